@@ -1,0 +1,76 @@
+"""One settings object for the whole product, read from the environment.
+
+Every runtime file (the PostgreSQL data directory, the warehouse files, Airflow's and Superset's homes) lives
+under one state directory, ``FUPIN_STATE_DIR`` (default: ``.state`` at the repository root), so a checkout
+never writes to the user's home and a test can point a whole run at a temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    state_dir: Path
+    pg_database: str = "fupin_app"
+    pg_user: str = "fupin"
+    scale: str = "S"
+    seed: int = 20170101
+
+    @property
+    def pg_dir(self) -> Path:
+        return self.state_dir / "pg"
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.state_dir / "warehouse"
+
+    @property
+    def build_path(self) -> Path:
+        """The file the pipeline writes to; readers never open it."""
+        return self.warehouse_dir / "build.duckdb"
+
+    @property
+    def published_path(self) -> Path:
+        """The finished, checked copy that readers (Superset, analysts) open read-only."""
+        return self.warehouse_dir / "published" / "warehouse.duckdb"
+
+    @property
+    def previous_path(self) -> Path:
+        """The copy published before the current one, kept for roll-back."""
+        return self.warehouse_dir / "published" / "warehouse.previous.duckdb"
+
+    @property
+    def duckdb_home(self) -> Path:
+        return self.state_dir / "duckdb"
+
+    @property
+    def drop_dir(self) -> Path:
+        """Where towns and villages drop their spreadsheets."""
+        return Path(os.environ.get("FUPIN_DROP_DIR", self.state_dir / "drop"))
+
+    @property
+    def quality_dir(self) -> Path:
+        return self.state_dir / "quality"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.state_dir / "airflow"
+
+    @property
+    def superset_home(self) -> Path:
+        return self.state_dir / "superset"
+
+
+def get_settings() -> Settings:
+    state = Path(os.environ.get("FUPIN_STATE_DIR", REPO_ROOT / ".state")).resolve()
+    return Settings(
+        state_dir=state,
+        scale=os.environ.get("FUPIN_SCALE", "S"),
+        seed=int(os.environ.get("FUPIN_SEED", "20170101")),
+    )
