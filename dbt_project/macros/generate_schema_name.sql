@@ -1,0 +1,8 @@
+{#- Schemas are named exactly as configured (staging, marts, reference): analysts query stable names. -#}
+{% macro generate_schema_name(custom_schema_name, node) -%}
+    {%- if custom_schema_name is none -%}
+        {{ target.schema }}
+    {%- else -%}
+        {{ custom_schema_name | trim }}
+    {%- endif -%}
+{%- endmacro %}

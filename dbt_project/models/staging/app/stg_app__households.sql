@@ -1,0 +1,30 @@
+with
+
+source as (
+
+    select * from {{ source('app', 'households') }}
+
+),
+
+renamed as (
+
+    select
+        household_id,
+        village_code,
+        head_name,
+        attribute as household_attribute,
+        main_cause as main_poverty_cause,
+        status_label,
+        registration_year,
+        planned_exit_year,
+        actual_exit_year,
+        created_at,
+        updated_at,
+        deleted_at,
+        deleted_at is not null as is_deleted
+
+    from source
+
+)
+
+select * from renamed

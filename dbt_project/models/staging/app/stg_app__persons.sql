@@ -1,0 +1,30 @@
+with
+
+source as (
+
+    select * from {{ source('app', 'persons') }}
+
+),
+
+renamed as (
+
+    select
+        person_id,
+        household_id,
+        {{ pii_hash('id_number') }} as id_number_hash,
+        {{ pii_mask('id_number') }} as id_number_masked,
+        {{ pii_hash('phone') }} as phone_hash,
+        {{ pii_mask('phone', 3, 4) }} as phone_masked,
+        relation_to_head,
+        sex,
+        birth_date,
+        created_at,
+        updated_at,
+        deleted_at,
+        deleted_at is not null as is_deleted
+
+    from source
+
+)
+
+select * from renamed

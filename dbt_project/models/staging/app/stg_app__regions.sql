@@ -1,0 +1,25 @@
+with
+
+source as (
+
+    select * from {{ source('app', 'regions') }}
+
+),
+
+renamed as (
+
+    select
+        region_code,
+        parent_code,
+        region_level,
+        region_name,
+        lat as region_lat,
+        lon as region_lon,
+        created_at,
+        updated_at
+
+    from source
+
+)
+
+select * from renamed

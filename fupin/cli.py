@@ -1,0 +1,122 @@
+"""``fupin``: the command line. Its step commands mirror the Airflow DAG's tasks and call the same functions."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from fupin import pipeline
+from fupin.settings import get_settings
+
+app = typer.Typer(no_args_is_help=True, help="The precision poverty-alleviation data warehouse.")
+pg_app = typer.Typer(no_args_is_help=True, help="The local PostgreSQL server of the operational database.")
+app.add_typer(pg_app, name="pg")
+console = Console(stderr=True)
+
+
+def _print(summary: dict) -> None:
+    console.print_json(json.dumps(summary, ensure_ascii=False, default=str))
+
+
+@pg_app.command("start")
+def pg_start() -> None:
+    """Start (and on first use create) the local operational database; print its DSN."""
+    from fupin.pgserver import local_postgres
+
+    print(local_postgres().start())
+
+
+@pg_app.command("stop")
+def pg_stop() -> None:
+    """Stop the local operational database."""
+    from fupin.pgserver import local_postgres
+
+    local_postgres().stop()
+
+
+@pg_app.command("status")
+def pg_status() -> None:
+    from fupin.pgserver import local_postgres
+
+    pg = local_postgres()
+    print(f"running {pg.dsn}" if pg.is_running() else "stopped")
+
+
+@app.command()
+def extract(
+    full_refresh: Annotated[bool, typer.Option(help="Reload every table whole.")] = False,
+    batch_id: Annotated[Optional[str], typer.Option()] = None,
+) -> None:
+    """Extract the operational database into the raw schema (incremental by updated_at)."""
+    from rich.progress import Progress
+
+    settings = get_settings()
+    with Progress(console=console, transient=True) as bar:
+        job = bar.add_task("extracting tables", total=None)
+        summary = pipeline.extract(
+            settings,
+            batch_id or pipeline.new_batch_id(),
+            full_refresh=full_refresh,
+            progress=lambda table: bar.update(job, description=f"loaded {table}", advance=1),
+        )
+    _print(summary)
+
+
+@app.command()
+def transform() -> None:
+    """Build the dbt models (staging and marts) and run their tests."""
+    _print(pipeline.transform(get_settings()))
+
+
+@app.command()
+def check(run_id: Annotated[Optional[str], typer.Option()] = None) -> None:
+    """Run the quality gate; exits non-zero when a blocking check fails."""
+    from quality.checkpoint import QualityGateFailed
+
+    try:
+        _print(pipeline.check(get_settings(), run_id=run_id or pipeline.new_batch_id()))
+    except QualityGateFailed as exc:
+        console.print(f"[red]{exc}")
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def publish() -> None:
+    """Publish the checked build warehouse for readers (atomic swap)."""
+    _print(pipeline.publish(get_settings()))
+
+
+@app.command()
+def run(full_refresh: bool = False) -> None:
+    """Every step in order: extract, transform, check, publish."""
+    _print(pipeline.run_all(get_settings(), full_refresh=full_refresh))
+
+
+@app.command("dag-test")
+def dag_test(date: Annotated[str, typer.Argument(help="Logical date, YYYY-MM-DD.")] = "") -> None:
+    """Run the daily DAG once with ``airflow dags test`` (a real Airflow run, no scheduler needed)."""
+    from fupin.airflow_env import airflow
+
+    date = date or datetime.now().strftime("%Y-%m-%d")
+    proc = airflow(get_settings(), "dags", "test", "fupin_daily", date, check=False)
+    raise typer.Exit(proc.returncode)
+
+
+@app.command()
+def demo(
+    scale: Annotated[str, typer.Option(help="County size: XS, S (the reference county) or M.")] = "S",
+    port: Annotated[int, typer.Option(help="Port for the dashboards (0: a free port).")] = 8088,
+) -> None:
+    """Generate a county, run the daily DAG in Airflow, and serve the dashboards until Ctrl-C."""
+    from fupin.demo import run_demo
+
+    run_demo(get_settings(), scale=scale, port=port)
+
+
+def _mount(module: str, name: str, help_text: str) -> None:
+    sub = __import__(module, fromlist=["app"]).app
+    app.add_typer(sub, name=name, help=help_text)
