@@ -1,0 +1,106 @@
+"""The PostgreSQL extract against a real server: full, incremental, idempotent, and failures that change nothing."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from fupin.duck import connect
+from ingestion.postgres import SchemaDrift, SourceUnavailable, extract_postgres
+
+
+@pytest.fixture()
+def source(postgres):
+    """A throwaway database on the session's server with a small ``app`` schema."""
+    name = "extract_test"
+    admin = postgres.dsn.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"drop database if exists {name}")
+        conn.execute(f"create database {name}")
+    dsn = postgres.dsn.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            """
+            create schema app;
+            create table app.items (
+                item_id int primary key, label text,
+                updated_at timestamptz not null, deleted_at timestamptz
+            );
+            create table app.schema_migrations (version text primary key, updated_at timestamptz);
+            insert into app.items
+            select g, 'v' || g, timestamptz '2017-06-01' + g * interval '1 minute', null
+            from generate_series(1, 500) g;
+            """
+        )
+    yield dsn
+
+
+def _snapshot(con):
+    return con.execute("select item_id, label, updated_at, deleted_at from raw.items order by item_id").fetchall()
+
+
+def test_full_then_incremental_then_idempotent(source, tmp_path, settings):
+    con = connect(tmp_path / "w.duckdb", extensions=("postgres_scanner",), settings=settings)
+    first = extract_postgres(con, source, "b1")
+    assert [(t.table, t.mode, t.received) for t in first] == [("items", "full", 500)]
+    assert con.execute("select count(*) from duckdb_tables() where table_name = 'schema_migrations'").fetchone()[
+        0
+    ] == 0
+
+    with psycopg.connect(source, autocommit=True) as conn:
+        conn.execute(
+            """
+            update app.items set label = 'edited', updated_at = timestamptz '2017-06-02' where item_id <= 3;
+            update app.items set deleted_at = timestamptz '2017-06-02', updated_at = timestamptz '2017-06-02'
+                where item_id = 10;
+            insert into app.items values (501, 'new', timestamptz '2017-06-02', null);
+            """
+        )
+    second = extract_postgres(con, source, "b2")
+    assert [(t.mode, t.received) for t in second] == [("incremental", 5)]
+    assert con.execute("select count(*) from raw.items").fetchone()[0] == 501
+    assert con.execute("select count(*) from raw.items where label = 'edited'").fetchone()[0] == 3
+    assert con.execute("select deleted_at is not null from raw.items where item_id = 10").fetchone()[0]
+    assert con.execute("select _batch_id from raw.items where item_id = 501").fetchone()[0] == "b2"
+
+    before = _snapshot(con)
+    third = extract_postgres(con, source, "b3")
+    assert [t.received for t in third] == [0]
+    assert _snapshot(con) == before
+    audit = con.execute("select batch_id, received, accepted, quarantined from meta.load_audit order by 1").fetchall()
+    assert audit == [("b1", 500, 500, 0), ("b2", 5, 5, 0), ("b3", 0, 0, 0)]
+
+
+def test_column_change_names_table_and_leaves_warehouse(source, tmp_path, settings):
+    con = connect(tmp_path / "w.duckdb", extensions=("postgres_scanner",), settings=settings)
+    extract_postgres(con, source, "b1")
+    before = _snapshot(con)
+    with psycopg.connect(source, autocommit=True) as conn:
+        conn.execute("alter table app.items add column weight int; update app.items set updated_at = now()")
+    with pytest.raises(SchemaDrift, match=r"app\.items.*new columns \['weight'\]"):
+        extract_postgres(con, source, "b2")
+    assert _snapshot(con) == before
+    full = extract_postgres(con, source, "b3", full_refresh=True)
+    assert full[0].mode == "full"
+    assert "weight" in [r[0] for r in con.execute("describe raw.items").fetchall()]
+
+
+def test_missing_table_is_named(source, tmp_path, settings):
+    con = connect(tmp_path / "w.duckdb", extensions=("postgres_scanner",), settings=settings)
+    extract_postgres(con, source, "b1")
+    with psycopg.connect(source, autocommit=True) as conn:
+        conn.execute("alter table app.items rename to items_old")
+    with pytest.raises(SchemaDrift, match=r"\['items'\] missing"):
+        extract_postgres(con, source, "b2")
+    assert con.execute("select count(*) from raw.items").fetchone()[0] == 500
+
+
+def test_source_down_leaves_warehouse_untouched(tmp_path, settings):
+    from fupin.pgserver import free_port
+
+    con = connect(tmp_path / "w.duckdb", extensions=("postgres_scanner",), settings=settings)
+    con.execute("create schema raw; create table raw.items as select 1 as item_id")
+    dead = f"postgresql://fupin@127.0.0.1:{free_port()}/nothing"
+    with pytest.raises(SourceUnavailable, match="cannot reach the operational database"):
+        extract_postgres(con, dead, "b1")
+    assert con.execute("select count(*) from raw.items").fetchone()[0] == 1
