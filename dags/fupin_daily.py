@@ -23,7 +23,11 @@ def _settings():
     start_date=pendulum.datetime(2017, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": pendulum.duration(seconds=30), "retry_exponential_backoff": True},
+    default_args={
+        "retries": 2,
+        "retry_delay": pendulum.duration(seconds=30),
+        "retry_exponential_backoff": True,
+    },
     tags=["fupin"],
     doc_md=__doc__,
 )

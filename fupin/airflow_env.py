@@ -35,7 +35,9 @@ def airflow_env(settings: Settings, port: int | None = None) -> dict[str, str]:
     return env
 
 
-def airflow(settings: Settings, *args: str, check: bool = True, capture: bool = False) -> subprocess.CompletedProcess:
+def airflow(
+    settings: Settings, *args: str, check: bool = True, capture: bool = False
+) -> subprocess.CompletedProcess:
     """Run an ``airflow`` command with the product's environment; migrate the metadata database first."""
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
     env = airflow_env(settings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -49,7 +49,7 @@ def pg_status() -> None:
 @app.command()
 def extract(
     full_refresh: Annotated[bool, typer.Option(help="Reload every table whole.")] = False,
-    batch_id: Annotated[Optional[str], typer.Option()] = None,
+    batch_id: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Extract the operational database into the raw schema (incremental by updated_at)."""
     from rich.progress import Progress
@@ -73,7 +73,7 @@ def transform() -> None:
 
 
 @app.command()
-def check(run_id: Annotated[Optional[str], typer.Option()] = None) -> None:
+def check(run_id: Annotated[str | None, typer.Option()] = None) -> None:
     """Run the quality gate; exits non-zero when a blocking check fails."""
     from quality.checkpoint import QualityGateFailed
 

@@ -75,7 +75,9 @@ class LocalPostgres:
     @property
     def port(self) -> int:
         if not self.port_file.exists():
-            raise PostgresError(f"PostgreSQL is not set up under {self.settings.pg_dir}; run `fupin pg start`")
+            raise PostgresError(
+                f"PostgreSQL is not set up under {self.settings.pg_dir}; run `fupin pg start`"
+            )
         return int(self.port_file.read_text().strip())
 
     @property
@@ -97,7 +99,9 @@ class LocalPostgres:
         full = (["runuser", "-u", user, "--"] if user else []) + args
         proc = subprocess.run(full, capture_output=True, text=True)
         if check and proc.returncode != 0:
-            raise PostgresError(f"{' '.join(args[:2])} failed ({proc.returncode}): {proc.stderr or proc.stdout}")
+            raise PostgresError(
+                f"{' '.join(args[:2])} failed ({proc.returncode}): {proc.stderr or proc.stdout}"
+            )
         return proc
 
     def _chown(self, path: Path) -> None:
@@ -117,7 +121,10 @@ class LocalPostgres:
         if not (self.data_dir / "PG_VERSION").exists():
             return False
         bindir = find_bindir()
-        return self._cmd([str(bindir / "pg_ctl"), "status", "-D", str(self.data_dir)], check=False).returncode == 0
+        return (
+            self._cmd([str(bindir / "pg_ctl"), "status", "-D", str(self.data_dir)], check=False).returncode
+            == 0
+        )
 
     def init(self) -> None:
         if (self.data_dir / "PG_VERSION").exists():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fupin.settings import REPO_ROOT, Settings
@@ -19,7 +19,7 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 
 
 def new_batch_id(at: datetime | None = None) -> str:
-    at = at or datetime.now(timezone.utc)
+    at = at or datetime.now(UTC)
     return at.strftime("%Y%m%dT%H%M%S")
 
 
@@ -38,7 +38,9 @@ def extract(settings: Settings, batch_id: str, full_refresh: bool = False, progr
         con.close()
     return {
         "batch_id": batch_id,
-        "tables": {t.table: {"mode": t.mode, "rows": t.received, "seconds": round(t.seconds, 3)} for t in loads},
+        "tables": {
+            t.table: {"mode": t.mode, "rows": t.received, "seconds": round(t.seconds, 3)} for t in loads
+        },
         "rows": sum(t.received for t in loads),
     }
 

@@ -48,7 +48,8 @@ def _verify(path: Path, settings: Settings) -> None:
         for table in REQUIRED_TABLES:
             schema, name = table.split(".")
             found = con.execute(
-                "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?", [schema, name]
+                "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
+                [schema, name],
             ).fetchone()[0]
             if not found:
                 raise PublishError(f"{path} has no table {table}; refusing to publish it")
@@ -78,8 +79,9 @@ def publish(settings: Settings) -> Publication:
     finally:
         if staging.exists():
             staging.unlink()
-    return Publication(target, previous if previous.exists() else None, target.stat().st_size,
-                       time.perf_counter() - started)
+    return Publication(
+        target, previous if previous.exists() else None, target.stat().st_size, time.perf_counter() - started
+    )
 
 
 def roll_back(settings: Settings) -> Path:

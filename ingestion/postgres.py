@@ -156,7 +156,10 @@ def extract_postgres(
         wanted = tables or sorted(available)
         missing = [t for t in wanted if t not in available]
         landed = {
-            r[0] for r in con.execute("select table_name from duckdb_tables() where schema_name = 'raw'").fetchall()
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'raw'"
+            ).fetchall()
         }
         if not tables:
             missing += sorted(t for t in landed if t not in available)
@@ -175,9 +178,7 @@ def extract_postgres(
         con.execute("begin transaction")
         try:
             for t in wanted:
-                loads.append(
-                    _load_table(con, t, available[t], keys[t], batch_id, extracted_at, full_refresh)
-                )
+                loads.append(_load_table(con, t, available[t], keys[t], batch_id, extracted_at, full_refresh))
                 if progress:
                     progress(t)
             con.execute("commit")

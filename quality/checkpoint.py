@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os  # noqa: E402
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import os  # noqa: E402
 
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 os.environ.setdefault("TQDM_DISABLE", "1")  # GX's per-metric progress bars drown the run's log

@@ -55,7 +55,9 @@ def suites() -> list[Suite]:
                 Check(
                     "household_status_label_known",
                     BLOCKING,
-                    gxe.ExpectColumnValuesToBeInSet(column="status_label", value_set=["red", "yellow", "green"]),
+                    gxe.ExpectColumnValuesToBeInSet(
+                        column="status_label", value_set=["red", "yellow", "green"]
+                    ),
                     ("household_id",),
                 ),
                 Check(

@@ -36,16 +36,21 @@ def source(postgres):
 
 
 def _snapshot(con):
-    return con.execute("select item_id, label, updated_at, deleted_at from raw.items order by item_id").fetchall()
+    return con.execute(
+        "select item_id, label, updated_at, deleted_at from raw.items order by item_id"
+    ).fetchall()
 
 
 def test_full_then_incremental_then_idempotent(source, tmp_path, settings):
     con = connect(tmp_path / "w.duckdb", extensions=("postgres_scanner",), settings=settings)
     first = extract_postgres(con, source, "b1")
     assert [(t.table, t.mode, t.received) for t in first] == [("items", "full", 500)]
-    assert con.execute("select count(*) from duckdb_tables() where table_name = 'schema_migrations'").fetchone()[
-        0
-    ] == 0
+    assert (
+        con.execute("select count(*) from duckdb_tables() where table_name = 'schema_migrations'").fetchone()[
+            0
+        ]
+        == 0
+    )
 
     with psycopg.connect(source, autocommit=True) as conn:
         conn.execute(
@@ -67,7 +72,9 @@ def test_full_then_incremental_then_idempotent(source, tmp_path, settings):
     third = extract_postgres(con, source, "b3")
     assert [t.received for t in third] == [0]
     assert _snapshot(con) == before
-    audit = con.execute("select batch_id, received, accepted, quarantined from meta.load_audit order by 1").fetchall()
+    audit = con.execute(
+        "select batch_id, received, accepted, quarantined from meta.load_audit order by 1"
+    ).fetchall()
     assert audit == [("b1", 500, 500, 0), ("b2", 5, 5, 0), ("b3", 0, 0, 0)]
 
 

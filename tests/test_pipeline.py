@@ -49,7 +49,9 @@ def test_no_clear_personal_data_after_staging(published_warehouse, pg_dsn):
     import psycopg
 
     with psycopg.connect(pg_dsn) as conn:
-        secrets = {r[0] for r in conn.execute("select id_number from app.persons where id_number is not null")}
+        secrets = {
+            r[0] for r in conn.execute("select id_number from app.persons where id_number is not null")
+        }
         secrets |= {r[0] for r in conn.execute("select phone from app.persons where phone is not null")}
     assert secrets
     con = duckdb.connect(str(published_warehouse), read_only=True)

@@ -1,0 +1,77 @@
+"""``make demo``: a generated county, a real Airflow run of the daily DAG, and the dashboards, until Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from fupin.settings import Settings
+
+console = Console()
+
+# The simulated county's calendar: the run covers the last simulated day.
+DEMO_LOGICAL_DATE = "2017-12-01"
+
+
+def run_demo(settings: Settings, scale: str = "S", port: int = 8088) -> None:
+    from dashboards.provision import provision
+    from simulator.generate import generate
+
+    from dashboards import server
+    from fupin.airflow_env import airflow
+    from fupin.pgserver import local_postgres
+
+    pg = local_postgres(settings)
+    superset = None
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        started = time.perf_counter()
+        console.rule("1/4 operational database")
+        dsn = pg.start()
+        console.print(f"PostgreSQL running: {dsn}")
+
+        console.rule(f"2/4 generating a county at scale {scale}")
+        summary = generate(
+            dsn, scale=scale, seed=settings.seed, manifest_path=settings.state_dir / "manifest.json"
+        )
+        console.print(summary)
+
+        console.rule("3/4 the daily DAG (airflow dags test)")
+        proc = airflow(settings, "dags", "test", "fupin_daily", DEMO_LOGICAL_DATE, check=False, capture=True)
+        log_path = settings.airflow_home / "demo-dags-test.log"
+        log_path.write_text(proc.stdout + proc.stderr)
+        if proc.returncode != 0 or "state=success" not in proc.stdout + proc.stderr:
+            raise SystemExit(f"the DAG run failed; see {log_path}")
+        console.print(f"DAG run succeeded (log: {log_path}); published {settings.published_path}")
+
+        console.rule("4/4 dashboards")
+        server.ensure_environment(settings)
+        server.init_metadata(settings)
+        superset = server.start(settings, port=port or None)
+        user, password = server.admin_credentials(settings)
+        provision(superset.url, user, password, settings.published_path)
+        elapsed = time.perf_counter() - started
+        console.print(
+            f"\n[bold green]Ready in {elapsed:.0f}s.[/] Dashboards: [bold]{superset.url}[/]  "
+            f"login: [bold]{user}[/] / [bold]{password}[/]\n"
+            f"Data Docs: {_data_docs(settings)}\nPress Ctrl-C to stop."
+        )
+        while not stop.is_set():
+            stop.wait(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        console.print("stopping ...")
+        if superset is not None:
+            superset.stop()
+        pg.stop()
+        console.print("stopped.")
+
+
+def _data_docs(settings: Settings) -> Path:
+    return settings.quality_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
