@@ -10,14 +10,17 @@ SUPERSET_VENV := $(STATE)/superset-venv
 export FUPIN_STATE_DIR ?= $(STATE)
 export UV_CACHE_DIR ?= $(HOME)/.cache/uv
 
-.PHONY: setup setup-system setup-python setup-superset demo test lint clean
+.PHONY: setup setup-test setup-system setup-system-test setup-python setup-superset demo test lint clean
 
 $(UV):
 	$(PYTHON) -m venv $(STATE)/bootstrap
 	$(STATE)/bootstrap/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 setup-system:
-	bash scripts/setup-system.sh --browser
+	bash scripts/setup-system.sh
+
+setup-system-test:
+	bash scripts/setup-system.sh --test
 
 setup-python: $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
@@ -27,10 +30,12 @@ setup-superset: $(UV)
 
 setup: setup-system setup-python setup-superset
 
+setup-test: setup-system-test setup-python setup-superset
+
 demo: setup
 	.venv/bin/fupin demo
 
-test: setup
+test: setup-test
 	.venv/bin/pytest
 
 lint: setup-python
