@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import dag, task
+from airflow.timetables.interval import CronDataIntervalTimetable
 
 
 def _settings():
@@ -19,7 +20,8 @@ def _settings():
 
 @dag(
     dag_id="fupin_daily",
-    schedule="@daily",
+    # A run covers one day: its data interval is [day 00:00, next day 00:00) in the county's time zone.
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="Asia/Shanghai"),
     start_date=pendulum.datetime(2017, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
     max_active_runs=1,
@@ -33,11 +35,16 @@ def _settings():
 )
 def fupin_daily():
     @task
-    def extract(run_id=None, logical_date=None) -> dict:
-        """Load the rows changed in the operational database into the raw schema."""
+    def extract(data_interval_start=None, data_interval_end=None) -> dict:
+        """Load the rows the operational database changed during the run's data interval into raw."""
         from fupin import pipeline
 
-        return pipeline.extract(_settings(), batch_id=pipeline.new_batch_id(logical_date))
+        return pipeline.extract(
+            _settings(),
+            batch_id=pipeline.new_batch_id(data_interval_start),
+            since=data_interval_start,
+            until=data_interval_end,
+        )
 
     @task(retries=0)
     def transform(extracted: dict) -> dict:

@@ -23,8 +23,19 @@ def new_batch_id(at: datetime | None = None) -> str:
     return at.strftime("%Y%m%dT%H%M%S")
 
 
-def extract(settings: Settings, batch_id: str, full_refresh: bool = False, progress=None) -> dict:
-    """Operational PostgreSQL -> ``raw`` schema of the build warehouse (incremental by updated_at)."""
+def extract(
+    settings: Settings,
+    batch_id: str,
+    full_refresh: bool = False,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    progress=None,
+) -> dict:
+    """Operational PostgreSQL -> ``raw`` schema of the build warehouse.
+
+    With ``since``/``until`` (a run's data interval) only rows updated in that window are read; without,
+    each table reads what changed after its watermark.
+    """
     from fupin.duck import connect
     from fupin.pgserver import source_dsn
     from ingestion.postgres import extract_postgres
@@ -32,12 +43,19 @@ def extract(settings: Settings, batch_id: str, full_refresh: bool = False, progr
     con = connect(settings.build_path, extensions=("postgres_scanner",), settings=settings)
     try:
         loads = extract_postgres(
-            con, source_dsn(settings), batch_id, full_refresh=full_refresh, progress=progress
+            con,
+            source_dsn(settings),
+            batch_id,
+            full_refresh=full_refresh,
+            since=since,
+            until=until,
+            progress=progress,
         )
     finally:
         con.close()
     return {
         "batch_id": batch_id,
+        "window": [str(since) if since else None, str(until) if until else None],
         "tables": {
             t.table: {"mode": t.mode, "rows": t.received, "seconds": round(t.seconds, 3)} for t in loads
         },

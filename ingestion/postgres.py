@@ -141,9 +141,16 @@ def extract_postgres(
     *,
     tables: list[str] | None = None,
     full_refresh: bool = False,
+    since: datetime | None = None,
+    until: datetime | None = None,
     progress=None,
 ) -> list[TableLoad]:
     """Load every source table (or ``tables``) into ``raw``; return what each table received.
+
+    Without a window, each table reads the rows changed after its watermark. With ``since`` / ``until`` (an
+    Airflow run's data interval), it reads the rows whose ``updated_at`` falls in ``[since, until)``: any
+    window can be re-run or back-filled in any order, because a row only replaces an older version of itself.
+    A first load (or ``full_refresh``) takes every row updated before ``until``.
 
     ``con`` must be a read-write connection to the build warehouse with the postgres extension loaded.
     """
@@ -178,7 +185,11 @@ def extract_postgres(
         con.execute("begin transaction")
         try:
             for t in wanted:
-                loads.append(_load_table(con, t, available[t], keys[t], batch_id, extracted_at, full_refresh))
+                loads.append(
+                    _load_table(
+                        con, t, available[t], keys[t], batch_id, extracted_at, full_refresh, since, until
+                    )
+                )
                 if progress:
                     progress(t)
             con.execute("commit")
@@ -200,6 +211,8 @@ def _load_table(
     batch_id: str,
     extracted_at: datetime,
     full_refresh: bool,
+    since: datetime | None,
+    until: datetime | None,
 ) -> TableLoad:
     started = time.perf_counter()
     landed = raw_columns(con, table)
@@ -211,21 +224,46 @@ def _load_table(
         "select watermark from meta.watermarks where source = 'postgres' and table_name = ?", [table]
     ).fetchone()
     before = row[0] if row and landed is not None and not full_refresh else None
-    meta = f"'{batch_id}' as _batch_id, ?::timestamptz as _extracted_at, 'postgres:{SOURCE_SCHEMA}.{table}' as _source"
+    meta = (
+        f"'{batch_id}' as _batch_id, ?::timestamptz as _extracted_at, "
+        f"'postgres:{SOURCE_SCHEMA}.{table}' as _source"
+    )
     src = f'src.{SOURCE_SCHEMA}."{table}"'
-    if before is None:
-        con.execute(f'create or replace table raw."{table}" as select *, {meta} from {src}', [extracted_at])
+    upper, upper_params = ("updated_at < ?", [until]) if until is not None else ("true", [])
+    if landed is None or full_refresh:
+        con.execute(
+            f'create or replace table raw."{table}" as select *, {meta} from {src} where {upper}',
+            [extracted_at, *upper_params],
+        )
         received = con.execute(f'select count(*) from raw."{table}"').fetchone()[0]
         mode = "full"
     else:
+        if since is not None:
+            lower, lower_params = "updated_at >= ?", [since]
+        elif before is not None:
+            lower, lower_params = "updated_at > ?", [before]
+        else:
+            lower, lower_params = "true", []
         con.execute(
-            f"create or replace temp table _delta as select * from {src} where updated_at > ?", [before]
+            f"create or replace temp table _delta as select * from {src} where {lower} and {upper}",
+            [*lower_params, *upper_params],
         )
         received = con.execute("select count(*) from _delta").fetchone()[0]
         if received:
             match = " and ".join(f'r."{k}" = d."{k}"' for k in key)
-            con.execute(f'delete from raw."{table}" r using _delta d where {match}')
-            con.execute(f'insert into raw."{table}" select *, {meta} from _delta', [extracted_at])
+            # Only a newer version replaces a row: windows can be loaded again, or out of order.
+            con.execute(
+                f"""
+                create or replace temp table _newer as
+                select d.* from _delta d
+                where not exists (
+                    select 1 from raw."{table}" r where {match} and r.updated_at >= d.updated_at
+                )
+                """
+            )
+            con.execute(f'delete from raw."{table}" r using _newer d where {match}')
+            con.execute(f'insert into raw."{table}" select *, {meta} from _newer', [extracted_at])
+            con.execute("drop table _newer")
         con.execute("drop table _delta")
         mode = "incremental"
     after = con.execute(f'select max(updated_at) from raw."{table}"').fetchone()[0]
