@@ -345,9 +345,8 @@ class _FileLoad:
             width = max((len(c) for _, c in sheet.rows), default=0)
             labels = [f"column_{i + 1}" for i in range(width)]
             for number, cells in sheet.rows:
-                cell_map = {label: (cells[i] if i < len(cells) else None) for i, label in enumerate(labels)}
                 rows.append(
-                    SheetRow(sheet.name, number, cell_map, violations=[Violation(rule, None, message)])
+                    SheetRow(sheet.name, number, cells, labels, violations=[Violation(rule, None, message)])
                 )
         result.status, result.rule, result.reason = "unreadable", rule, message
         result.received = result.quarantined = len(rows)

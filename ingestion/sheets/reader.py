@@ -37,7 +37,7 @@ class RawSheet:
     encoding: str | None = None
 
 
-def _blank(cells: list[str | None]) -> bool:
+def _blank(cells) -> bool:
     return all(c is None or not str(c).strip() for c in cells)
 
 
@@ -63,12 +63,12 @@ def read_workbook_bytes(data: bytes) -> list[RawSheet]:
         sheets = []
         for index, name in enumerate(reader.sheet_names):
             # skip_rows=0 keeps leading blank rows, so position i is the spreadsheet's row i + 1.
-            frame = reader.load_sheet(index, header_row=None, skip_rows=0, dtypes="string").to_polars()
+            table = reader.load_sheet(index, header_row=None, skip_rows=0, dtypes="string").to_arrow()
             sheet = RawSheet(name=name)
-            for i, row in enumerate(frame.iter_rows()):
-                cells = list(row)
-                if not _blank(cells):
-                    sheet.rows.append((i + 1, cells))
+            columns = [column.to_pylist() for column in table.columns]
+            for i, row in enumerate(zip(*columns, strict=True)):
+                if not _blank(row):
+                    sheet.rows.append((i + 1, list(row)))
             sheets.append(sheet)
     except fastexcel.FastExcelError as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

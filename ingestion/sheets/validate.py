@@ -41,13 +41,19 @@ class SheetRow:
 
     sheet: str
     row_number: int
-    cells: dict[str, object]
+    raw: list[str | None]  # the cells as sent, by position
+    labels: list[str]  # the header text of each position
     values: dict[str, object] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
 
     @property
     def accepted(self) -> bool:
         return not self.violations
+
+    @property
+    def cells(self) -> dict[str, object]:
+        """The cells as sent, by header text (what a rejected row's JSON holds)."""
+        return {label: (self.raw[i] if i < len(self.raw) else None) for i, label in enumerate(self.labels)}
 
 
 @dataclass
@@ -130,10 +136,6 @@ def parsers_for(kind: SheetKind) -> dict[str, ColumnParser]:
     return {c.name: ColumnParser(c) for c in kind.columns}
 
 
-def _cells(labels: list[str], cells: list[str | None]) -> dict[str, object]:
-    return {label: (cells[i] if i < len(cells) else None) for i, label in enumerate(labels)}
-
-
 def parse_sheet(
     sheet: RawSheet, kind: SheetKind, parsers: dict[str, ColumnParser]
 ) -> tuple[list[SheetRow], SheetReport]:
@@ -148,7 +150,7 @@ def parse_sheet(
             f" ({kind.kind}) among its first rows"
         )
         rows = [
-            SheetRow(sheet.name, n, _cells(labels, c), violations=[Violation("no_header_row", None, message)])
+            SheetRow(sheet.name, n, c, labels, violations=[Violation("no_header_row", None, message)])
             for n, c in sheet.rows
         ]
         return rows, SheetReport(sheet.name, None, {}, [], [], len(rows))
@@ -170,6 +172,8 @@ def parse_sheet(
             f"sheet {sheet.name!r} has no column for {wanted} (header row {header.row_number}:"
             f" {', '.join(str(x) for x in labels if not x.startswith('column_'))})",
         )
+    template = {spec.name: None for spec in kind.columns}
+    columns = [(pos, name, parsers[name]) for pos, name in header.columns.items()]
     rows: list[SheetRow] = []
     for position, (row_number, cells) in enumerate(sheet.rows):
         if position < header.position:
@@ -179,7 +183,8 @@ def parse_sheet(
                 SheetRow(
                     sheet.name,
                     row_number,
-                    _cells(labels, cells),
+                    cells,
+                    labels,
                     violations=[
                         Violation(
                             "row_above_header",
@@ -192,17 +197,16 @@ def parse_sheet(
             continue
         if position == header.position:
             continue
-        row = SheetRow(sheet.name, row_number, _cells(labels, cells))
+        row = SheetRow(sheet.name, row_number, cells, labels)
         if missing_violation is not None:
             row.violations.append(missing_violation)
         else:
-            for pos, name in header.columns.items():
-                value, violation = parsers[name](cells[pos] if pos < len(cells) else None)
-                row.values[name] = value
+            values = row.values = dict(template)
+            for pos, name, parser in columns:
+                value, violation = parser(cells[pos] if pos < len(cells) else None)
+                values[name] = value
                 if violation is not None:
                     row.violations.append(violation)
-            for spec in kind.columns:
-                row.values.setdefault(spec.name, None)
         rows.append(row)
     report = SheetReport(sheet.name, header.row_number, mapped, missing, unmapped, len(rows))
     return rows, report

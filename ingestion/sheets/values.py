@@ -13,6 +13,7 @@ import re
 import unicodedata
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from operator import mul
 
 EXCEL_EPOCH = date(1899, 12, 30)  # serial 1 = 1900-01-01, with Excel's phantom 1900-02-29 absorbed
 _SPACES = re.compile(r"\s+")
@@ -39,10 +40,14 @@ def clean_text(value: object) -> str | None:
     """Half-width, trimmed text of a cell; ``None`` for a blank (or whitespace-only) cell."""
     if value is None:
         return None
-    text = unicodedata.normalize("NFKC", str(value))
-    text = _SPACES.sub(" ", text).strip()
-    text = _CJK_GAP.sub("", text)
-    return text or None
+    text = str(value)
+    if text.isascii():
+        text = text.strip()
+        if _SPACES.search(text):
+            text = _SPACES.sub(" ", text)
+        return text or None
+    text = _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+    return _CJK_GAP.sub("", text) or None
 
 
 def squeeze(text: str) -> str:
@@ -113,7 +118,7 @@ def parse_code(text: str) -> str:
 
 def id_check_char(first17: str) -> str:
     """The GB 11643-1999 check character (ISO 7064 MOD 11-2) of an ID number's first 17 digits."""
-    total = sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True))
+    total = sum(map(mul, map(int, first17), ID_WEIGHTS))
     return ID_CHECK_CHARS[total % 11]
 
 
