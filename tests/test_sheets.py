@@ -628,3 +628,33 @@ def test_a_big_sheet_loads_at_thousands_of_rows_per_second(drop, con):
     assert summary.accepted == n
     print(f"{n} rows in {seconds:.2f} s: {n / seconds:.0f} rows/s")
     assert n / seconds > 1000
+
+
+def test_a_file_that_fails_to_load_is_rolled_back_whole_and_tried_again_next_run(drop, con):
+    # A warehouse table that drifted from its mapping (phone typed DATE): inserting a register fails.
+    load_drop_folder(con, drop, "b0", AT)  # creates the tables
+    con.execute("alter table raw_sheets.household_register alter phone type date using null")
+    register = drop / f"贫困户花名册_{VILLAGE}_2017.xlsx"
+    write_xlsx(register, {"Sheet1": [REGISTER_HEADERS, register_row(1), register_row(2)]})
+    write_xlsx(drop / INCOME_FILE, {"Sheet1": [INCOME_HEADERS, income_row(1)]})
+    summary = load_drop_folder(con, drop, "b1", AT)
+    by_status = {f.status: f for f in summary.files}
+    assert set(by_status) == {"failed", "loaded"}
+    failed = by_status["failed"]
+    assert failed.source_file == register.name
+    assert failed.reason.startswith("ConversionException"), failed.reason
+    assert scalar(con, "select count(*) from raw_sheets.household_register") == 0
+    assert scalar(con, "select count(*) from meta.sheet_files where file_hash = ?", [failed.file_hash]) == 0
+    assert scalar(con, "select count(*) from meta.load_audit where source_file = ?", [register.name]) == 0
+    assert rows(con, "select status from meta.sheet_file_events where file_hash = ?", [failed.file_hash]) == [
+        ("failed",)
+    ]
+    assert by_status["loaded"].accepted == 1
+
+    con.execute("alter table raw_sheets.household_register alter phone type varchar")
+    retry = load_drop_folder(con, drop, "b2", AT)
+    assert {f.source_file: f.status for f in retry.files} == {
+        register.name: "loaded",
+        INCOME_FILE: "duplicate",
+    }
+    assert scalar(con, "select count(*) from raw_sheets.household_register") == 2

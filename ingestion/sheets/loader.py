@@ -239,7 +239,8 @@ class _FileLoad:
         except Exception as exc:  # noqa: BLE001 - any failure of one file must not stop the batch
             result.status = "failed"
             result.reason = f"{type(exc).__name__}: {exc}"
-            result.received = result.accepted = result.quarantined = 0
+            result.received = result.accepted = result.quarantined = result.rows_replaced = 0
+            result.replaces = None
             try:
                 self._transaction(lambda: self._event(result))
             except duckdb.Error:
