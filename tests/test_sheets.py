@@ -658,3 +658,50 @@ def test_a_file_that_fails_to_load_is_rolled_back_whole_and_tried_again_next_run
         INCOME_FILE: "duplicate",
     }
     assert scalar(con, "select count(*) from raw_sheets.household_register") == 2
+
+
+def test_two_level_headers_and_a_file_named_for_the_wrong_kind(drop, con):
+    group = [
+        "年度",
+        "行政村代码",
+        "户编号",
+        "户主姓名",
+        "户主身份证号",
+        "家庭人口数",
+        "收入情况",
+        None,
+        None,
+        None,
+        None,
+        "人均纯收入（元）",
+        "核实日期",
+    ]
+    sub = [
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        "工资性收入",
+        "生产经营性收入",
+        "生产经营性支出",
+        "转移性收入",
+        "财产性收入",
+        None,
+        None,
+    ]
+    write_xlsx(drop / INCOME_FILE, {"Sheet1": [group, sub, income_row(1), income_row(2)]}, title="收入核实")
+    # Named a register, but its headers are those of an exit plan.
+    write_xlsx(drop / f"贫困户花名册_{TOWN}_2017.xlsx", {"Sheet1": [PLAN_HEADERS, plan_row(1)]})
+    summary = load_drop_folder(con, drop, "b1", AT)
+    assert_reconciled(con, summary)
+    by_file = {f.source_file: f for f in summary.files}
+    income = by_file[INCOME_FILE]
+    assert (income.received, income.accepted) == (2, 2)
+    assert income.sheets[0].header_row == 4  # the sub-header row under the group row on row 3
+    assert scalar(con, "select sum(wage_income) from raw_sheets.income_verification") == Decimal(
+        income_row(1)[6] + income_row(2)[6]
+    )
+    plan = by_file[f"贫困户花名册_{TOWN}_2017.xlsx"]
+    assert (plan.kind, plan.area_code, plan.accepted) == ("exit_plan", TOWN, 1)

@@ -47,12 +47,17 @@ def is_correction(file_name: str) -> bool:
 
 @dataclass
 class HeaderMatch:
-    """The header row of a sheet and what its cells map to."""
+    """The header row of a sheet (one row, or two when a group header sits above sub-headers)."""
 
-    position: int  # index into RawSheet.rows
+    position: int  # index into RawSheet.rows of the (last) header row
     row_number: int
     columns: dict[int, str]  # cell position -> canonical column (first occurrence of each)
     labels: list[str]  # every cell position's header text, unique, for the rejected rows' JSON
+    first_position: int = -1  # index of the first header row (the group row of a two-level header)
+
+    def __post_init__(self) -> None:
+        if self.first_position < 0:
+            self.first_position = self.position
 
     def missing(self, kind: SheetKind) -> list[str]:
         present = set(self.columns.values())
@@ -83,6 +88,16 @@ def match_row(cells: list[str | None], kind: SheetKind) -> dict[int, str]:
     return mapped
 
 
+def _sub_header(cells: list[str | None], kind: SheetKind, mapped: dict[int, str]) -> dict[int, str]:
+    """The columns a row directly under the header adds, when every filled cell of it is a header of the kind
+    (a two-level header: a merged group cell such as ``收入情况`` above ``工资性收入``, ``财产性收入``...)."""
+    below = match_row(cells, kind)
+    if not below or len(below) != filled(cells):
+        return {}
+    taken = set(mapped.values())
+    return {p: name for p, name in below.items() if name not in taken and p not in mapped}
+
+
 def find_header(sheet: RawSheet, kind: SheetKind) -> HeaderMatch | None:
     """The first row (below any title rows) naming enough of the kind's columns, or None."""
     needed = min(kind.header_min_matches, len(kind.columns))
@@ -90,7 +105,17 @@ def find_header(sheet: RawSheet, kind: SheetKind) -> HeaderMatch | None:
         mapped = match_row(cells, kind)
         if len(mapped) >= needed:
             width = max(len(c) for _, c in sheet.rows)
-            return HeaderMatch(position, row_number, mapped, _labels(cells, width))
+            labels = _labels(cells, width)
+            if position + 1 < len(sheet.rows):
+                below_number, below = sheet.rows[position + 1]
+                extra = _sub_header(below, kind, mapped)
+                if extra:
+                    sub_labels = _labels(below, width)
+                    for p in extra:
+                        labels[p] = sub_labels[p]
+                    labels = _labels(labels, width)
+                    return HeaderMatch(position + 1, below_number, mapped | extra, labels, position)
+            return HeaderMatch(position, row_number, mapped, labels)
     return None
 
 

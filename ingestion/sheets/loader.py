@@ -29,7 +29,13 @@ from pathlib import Path
 import duckdb
 
 from ingestion.sheets import store
-from ingestion.sheets.detect import is_correction, kind_from_headers, kind_from_name, scope_from_name
+from ingestion.sheets.detect import (
+    header_score,
+    is_correction,
+    kind_from_headers,
+    kind_from_name,
+    scope_from_name,
+)
 from ingestion.sheets.mapping import MAPPINGS_DIR, SheetKind, load_mappings
 from ingestion.sheets.reader import RawSheet, UnreadableFile, read_sheets
 from ingestion.sheets.registry import current_file, file_hash, known_file, register_file, replace_current
@@ -256,7 +262,10 @@ class _FileLoad:
             self._reject_file(result, name_kind, str(exc))
             return
         result.encoding = sheets[0].encoding
-        kind = name_kind or kind_from_headers(sheets, self.kinds)
+        kind = name_kind
+        if kind is None or header_score(sheets, kind) < min(kind.header_min_matches, len(kind.columns)):
+            # No name, or a name its sheets contradict (no header of that kind): the headers decide.
+            kind = kind_from_headers(sheets, self.kinds) or name_kind
         if kind is None:
             known = ", ".join(f"{k.title} ({k.kind})" for k in self.kinds.values())
             message = (

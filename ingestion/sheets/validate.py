@@ -176,7 +176,7 @@ def parse_sheet(
     columns = [(pos, name, parsers[name]) for pos, name in header.columns.items()]
     rows: list[SheetRow] = []
     for position, (row_number, cells) in enumerate(sheet.rows):
-        if position < header.position:
+        if position < header.first_position:
             if filled(cells) <= TITLE_ROW_MAX_CELLS:
                 continue  # a title row (e.g. a merged "XX村2017年收入核实表" banner)
             rows.append(
@@ -195,8 +195,8 @@ def parse_sheet(
                 )
             )
             continue
-        if position == header.position:
-            continue
+        if position <= header.position:
+            continue  # the header row(s)
         row = SheetRow(sheet.name, row_number, cells, labels)
         if missing_violation is not None:
             row.violations.append(missing_violation)
