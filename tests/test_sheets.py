@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -705,3 +706,65 @@ def test_two_level_headers_and_a_file_named_for_the_wrong_kind(drop, con):
     )
     plan = by_file[f"贫困户花名册_{TOWN}_2017.xlsx"]
     assert (plan.kind, plan.area_code, plan.accepted) == ("exit_plan", TOWN, 1)
+
+
+# --- the simulator's messy sheets of a generated county ------------------------------------------------
+
+SIMULATOR_SHEETS = importlib.util.find_spec("simulator.sheets") is not None
+
+
+def _planted(entry) -> set[tuple[str | None, int]]:
+    """(sheet, row) of the bad rows the simulator planted in one file, per the manifest."""
+    return {(bad.get("sheet"), int(bad["row"])) for bad in entry.get("bad_rows", [])}
+
+
+@pytest.mark.skipif(
+    not SIMULATOR_SHEETS,
+    reason="simulator.sheets (the writer of the county's messy spreadsheets) does not exist yet",
+)
+def test_the_simulated_county_sheets_load_and_reconcile_with_the_planted_bad_rows(
+    pg_dsn, xs_county, settings, tmp_path
+):
+    """Contract: ``write_spreadsheets(dsn, out_dir, seed)`` writes the county's sheets and returns a manifest
+    ``{"files": {file name: {"bad_rows": [{"sheet", "row", "rule"}...], "unreadable": bool}}}``."""
+    import psycopg
+
+    from fupin.duck import connect
+    from ingestion.postgres import extract_postgres
+
+    write_spreadsheets = importlib.import_module("simulator.sheets").write_spreadsheets
+    drop = tmp_path / "drop"
+    manifest = write_spreadsheets(pg_dsn, drop, seed=7)
+    con = connect(tmp_path / "county.duckdb", extensions=("postgres_scanner",), settings=settings)
+    try:
+        extract_postgres(con, pg_dsn, "extract")  # raw.regions: the reference of unknown_village_code
+        summary = load_drop_folder(con, drop, "sheets", AT)
+        assert_reconciled(con, summary)
+        assert summary.warnings == []
+        by_file = {Path(f.source_file).name: f for f in summary.files}
+        assert set(by_file) == set(manifest["files"])
+        for name, entry in manifest["files"].items():
+            result = by_file[name]
+            if entry.get("unreadable"):
+                assert result.status == "unreadable", (name, result)
+                continue
+            assert result.status in ("loaded", "duplicate"), (name, result.reason)
+            if result.status == "duplicate":
+                continue
+            quarantined = {
+                (sheet if sheet != "csv" else None, n)
+                for sheet, n in rows(
+                    con,
+                    "select sheet, row_number from quarantine.sheet_rows where file_hash = ?",
+                    [result.file_hash],
+                )
+            }
+            planted = {(None if name.endswith(".csv") else s, n) for s, n in _planted(entry)}
+            assert quarantined == planted, (name, sorted(quarantined ^ planted))
+        households = {r[0] for r in rows(con, "select household_id from raw_sheets.income_verification")}
+        households |= {r[0] for r in rows(con, "select household_id from raw_sheets.household_register")}
+    finally:
+        con.close()
+    with psycopg.connect(pg_dsn) as pg:
+        known = {str(r[0]) for r in pg.execute("select household_id from app.households").fetchall()}
+    assert households and households <= known
