@@ -35,6 +35,7 @@ from tests.sheets_fixtures import (
     excel_serial,
     id_number,
     income_row,
+    messy_villages,
     plan_row,
     register_row,
     write_csv,
@@ -768,3 +769,22 @@ def test_the_simulated_county_sheets_load_and_reconcile_with_the_planted_bad_row
     with psycopg.connect(pg_dsn) as pg:
         known = {str(r[0]) for r in pg.execute("select household_id from app.households").fetchall()}
     assert households and households <= known
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_randomly_messy_villages_reconcile_exactly_with_the_planted_bad_rows(drop, con, seed):
+    manifest = messy_villages(drop, seed)
+    summary = load_drop_folder(con, drop, f"b{seed}", AT)
+    assert_reconciled(con, summary)
+    assert {f.source_file for f in summary.files} == set(manifest)
+    for f in summary.files:
+        quarantined = set(
+            rows(
+                con, "select sheet, row_number from quarantine.sheet_rows where file_hash = ?", [f.file_hash]
+            )
+        )
+        assert quarantined == manifest[f.source_file], (
+            f.source_file,
+            sorted(quarantined ^ manifest[f.source_file]),
+        )
+    assert summary.quarantined == sum(len(bad) for bad in manifest.values()) > 0

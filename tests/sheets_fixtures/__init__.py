@@ -180,3 +180,86 @@ def encrypted_xlsx(path: Path, password: str = "123456") -> Path:
         OOXMLFile(source).encrypt(password, target)
     plain.unlink()
     return path
+
+
+def _to_full_width(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in text)
+
+
+# Ways to spoil one cell of an income row: (column, spoiled value given the row, rule it breaks).
+SPOILERS = [
+    (6, lambda row: "abc", "not_a_number"),
+    (4, lambda row: row[4][:-1] + ("0" if row[4][-1] != "0" else "1"), "bad_id_check_digit"),
+    (1, lambda row: row[1][:-3] + "999", "area_mismatch"),
+    (5, lambda row: 0, "out_of_range"),
+    (0, lambda row: row[0] + 1, "period_mismatch"),
+    (3, lambda row: None, "missing_value"),
+    (12, lambda row: "某月某日", "not_a_date"),
+    (11, lambda row: -1, "negative_number"),
+]
+# Ways to dress a cell differently without making it wrong.
+DRESSERS = [
+    (0, lambda row: _to_full_width(str(row[0]))),
+    (1, lambda row: " " + _to_full_width(str(row[1])) + "　"),
+    (3, lambda row: "　" + "　".join(row[3]) + " "),
+    (5, lambda row: f"{row[5]}人"),
+    (6, lambda row: f"{row[6]:,}"),
+    (12, lambda row: "{}年{}月{}日".format(*_serial_date(row[12]))),
+    (12, lambda row: "{}/{}/{}".format(*_serial_date(row[12]))),
+]
+
+
+def _serial_date(serial: int) -> tuple[int, int, int]:
+    from datetime import timedelta
+
+    d = date(1899, 12, 30) + timedelta(days=serial)
+    return d.year, d.month, d.day
+
+
+def messy_villages(drop: Path, seed: int, villages: int = 12, households: int = 40) -> dict[str, set]:
+    """Income files for several villages, in random formats with random mess and randomly spoiled rows.
+
+    Returns, per file name, the planted bad rows as ``(sheet, row number)``.
+    """
+    import random
+
+    rng = random.Random(seed)
+    manifest: dict[str, set] = {}
+    for v in range(1, villages + 1):
+        village = f"{TOWN}{v:03d}"
+        rows: list[list | None] = []
+        spoiled: list[bool] = []
+        for n in range(households):
+            clean = income_row(v * 1000 + n, village=village)
+            row = list(clean)
+            for column, dress in rng.sample(DRESSERS, rng.randint(0, 3)):
+                row[column] = dress(clean)
+            bad = rng.random() < 0.15
+            if bad:
+                column, spoil, _ = rng.choice(SPOILERS)
+                row[column] = spoil(clean)
+            if rng.random() < 0.1:
+                rows.append(None)
+                spoiled.append(False)
+            rows.append(row)
+            spoiled.append(bad)
+        form = rng.choice(["xlsx", "xlsx-title", "csv-gbk", "csv-utf8-sig"])
+        stem = f"收入核实表_{village}_2017"
+        header = list(INCOME_HEADERS)
+        header[11] = rng.choice(["人均纯收入", "人均纯收入（元）", " 人均纯收入(元) "])
+        if form.startswith("xlsx"):
+            title_rows = 2 if form == "xlsx-title" else 0
+            write_xlsx(
+                drop / f"{stem}.xlsx",
+                {"收入": [header, *rows]},
+                title="XX村2017年收入核实表" if title_rows else None,
+                title_rows=title_rows,
+            )
+            first, sheet = (title_rows + 2 if title_rows else 1), "收入"
+        else:
+            encoding = "gbk" if form == "csv-gbk" else "utf-8-sig"
+            write_csv(drop / f"{stem}.csv", [header, *rows], encoding)
+            first, sheet = 1, "csv"
+        name = f"{stem}.{'xlsx' if form.startswith('xlsx') else 'csv'}"
+        manifest[name] = {(sheet, first + 1 + i) for i, bad in enumerate(spoiled) if bad}
+    return manifest
