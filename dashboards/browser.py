@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -102,6 +103,45 @@ class DashboardRender:
             if name_part in chart.name:
                 return chart
         raise KeyError(f"no chart titled like {name_part!r}; charts: {[c.name for c in self.charts]}")
+
+
+def _rison(value: Any) -> str:
+    """Encode ``value`` as Rison, the URL-friendly JSON that Superset's dashboard URLs use."""
+    if value is None:
+        return "!n"
+    if value is True:
+        return "!t"
+    if value is False:
+        return "!f"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        if value and re.fullmatch(r"[A-Za-z_./~-][A-Za-z0-9_./~-]*", value):
+            return value
+        return "'" + value.replace("!", "!!").replace("'", "!'") + "'"
+    if isinstance(value, list | tuple):
+        return "!(" + ",".join(_rison(item) for item in value) + ")"
+    if isinstance(value, dict):
+        return "(" + ",".join(f"{_rison(str(key))}:{_rison(item)}" for key, item in value.items()) + ")"
+    raise TypeError(f"cannot encode {type(value).__name__} as Rison")
+
+
+def native_filters_param(selections: dict[str, tuple[str, list[str]]]) -> str:
+    """The ``native_filters`` URL parameter that opens a dashboard with filters applied.
+
+    ``selections`` maps a native filter's id to (column, selected values).
+    """
+    return _rison(
+        {
+            filter_id: {
+                "id": filter_id,
+                "extraFormData": {"filters": [{"col": column, "op": "IN", "val": list(values)}]},
+                "filterState": {"value": list(values)},
+                "ownState": {},
+            }
+            for filter_id, (column, values) in selections.items()
+        }
+    )
 
 
 def login_cookies(base_url: str, username: str, password: str) -> list[dict[str, Any]]:
@@ -216,12 +256,14 @@ def check_dashboard(
     width: int = 1600,
     height: int = 1000,
     settle_polls: int = 3,
+    native_filters: dict[str, tuple[str, list[str]]] | None = None,
 ) -> DashboardRender:
     """Open the dashboard (id or slug) in headless Chromium as ``username`` and check every chart.
 
     Waits until every chart of the dashboard is on the page, no spinner is left, and each chart shows either
     data or an error, the same for ``settle_polls`` polls in a row (animations finish). Saves a full-page
-    PNG to ``screenshot``. Raises :class:`DashboardCheckError` when a chart shows an error or does not finish
+    PNG to ``screenshot``. ``native_filters`` (filter id -> (column, values)) opens the dashboard with those
+    native filters applied, as a shared link would. Raises :class:`DashboardCheckError` when a chart shows an error or does not finish
     within ``timeout`` seconds; otherwise returns what each chart rendered.
     """
     from playwright.sync_api import sync_playwright
@@ -233,7 +275,10 @@ def check_dashboard(
     started = time.monotonic()
     cookies = login_cookies(base_url, username, password)
     expected = dashboard_chart_count(base_url, cookies, dashboard)
-    url = f"{base_url}/superset/dashboard/{dashboard}/?standalone=0"
+    query = {"standalone": "0"}
+    if native_filters:
+        query["native_filters"] = native_filters_param(native_filters)
+    url = f"{base_url}/superset/dashboard/{dashboard}/?{urlencode(query)}"
     screenshot = Path(screenshot)
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     profile = Path(tempfile.mkdtemp(prefix="fupin-chromium-"))
