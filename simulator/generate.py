@@ -56,7 +56,9 @@ def generate(
             timings[f"build {county.code}"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             for table in TABLE_ORDER:
+                t1 = time.perf_counter()
                 rows[table] += copy_frame(conn, f"app.{table}", finish(table, data.tables[table]))
+                timings[f"load {table}"] = timings.get(f"load {table}", 0.0) + time.perf_counter() - t1
             timings[f"load {county.code}"] = time.perf_counter() - t0
             _record_anomalies(conn, data)
             data.tables = {}  # keep only figures and planted keys
