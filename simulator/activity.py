@@ -145,8 +145,10 @@ def trips_and_points(
     point_id_start: int,
     fabricated_rate: float | None = None,
     glitch_rate: float | None = None,
+    minimum: int = 0,
 ) -> Activity:
-    """Trips (one per cadre and day) with their visits and GPS points; fabricated trips and glitches planted."""
+    """Trips (one per cadre and day) with their visits and GPS points; fabricated trips and glitches planted
+    (exactly round(rate x trips) and round(rate x points), at least ``minimum`` of each)."""
     planted = Planted()
     fabricated_rate = KINDS["fabricated_visit"][1] if fabricated_rate is None else fabricated_rate
     glitch_rate = KINDS["gps_outside_county"][1] if glitch_rate is None else glitch_rate
@@ -197,7 +199,9 @@ def trips_and_points(
     upload = trip_end + (rng.uniform(1, 10, n_trips) * US_PER_MINUTE // 1e6 * 1e6).astype(np.int64)
 
     # -- fabricated trips: the cadre stays 3+ km from the village with positioning on --------------------
-    fabricated_trip = rng.random(n_trips) < fabricated_rate
+    fabricated_trip = np.zeros(n_trips, dtype=bool)
+    n_fab = min(n_trips, max(minimum, round(fabricated_rate * n_trips)))
+    fabricated_trip[rng.choice(n_trips, size=n_fab, replace=False)] = True
     fab = fabricated_trip[trip]
     vlat, vlon = places.village_lat[village], places.village_lon[village]
     dlat, dlon = places.center[0] - vlat, places.center[1] - vlon
@@ -235,8 +239,11 @@ def trips_and_points(
     accuracy = np.round(np.exp(rng.normal(np.log(12), 0.4, m)), 1)
     # Glitches: only on the road of genuine trips, never while at a household.
     can_glitch = ~seg_stay[seg] & ~p_fab
-    glitch = can_glitch & (rng.random(m) < glitch_rate / max(can_glitch.mean(), 1e-9))
-    g = np.flatnonzero(glitch)
+    eligible = np.flatnonzero(can_glitch)
+    n_glitch = min(len(eligible), max(minimum, round(glitch_rate * m)))
+    g = np.sort(rng.choice(eligible, size=n_glitch, replace=False))
+    glitch = np.zeros(m, dtype=bool)
+    glitch[g] = True
     zero = rng.random(len(g)) < 0.5
     jump_lat = rng.choice([-1, 1], len(g)) * rng.uniform(0.6, 2.0, len(g))
     jump_lon = rng.choice([-1, 1], len(g)) * rng.uniform(0.6, 2.0, len(g))

@@ -171,7 +171,7 @@ def build_county(county: CountySpec, seed: int, visit_days: int, with_regions_of
     intents = monthly_intents(stream(seed, "visits", code), twinnings, hh_kind, first_day, as_of)
     act = trips_and_points(
         stream(seed, "trajectories", code), intents, twinnings, places,
-        code * ID_BASE["visits"] + 1, code * ID_BASE["gps_points"] + 1,
+        code * ID_BASE["visits"] + 1, code * ID_BASE["gps_points"] + 1, minimum=1,
     )
     planted.extend(act.planted)
     visits = act.visits
