@@ -14,7 +14,7 @@ from rich.console import Console
 from fupin.settings import REPO_ROOT, get_settings
 
 app = typer.Typer(no_args_is_help=True, help="Superset dashboards over the published warehouse.")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 DEFAULT_URL = "http://127.0.0.1:8088"
 WarehouseOption = Annotated[
