@@ -9,6 +9,7 @@ UV := $(STATE)/bootstrap/bin/uv
 SUPERSET_VENV := $(STATE)/superset-venv
 export FUPIN_STATE_DIR ?= $(STATE)
 export UV_CACHE_DIR ?= $(HOME)/.cache/uv
+export FUPIN_SUPERSET_VENV ?= $(SUPERSET_VENV)
 
 .PHONY: setup setup-test setup-system setup-system-test setup-python setup-superset demo test lint clean
 

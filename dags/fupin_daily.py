@@ -1,6 +1,6 @@
 """The daily Airflow DAG of the poverty-alleviation warehouse.
 
-extract (operational PostgreSQL -> raw) -> transform (dbt build) -> check (quality gate) -> publish.
+extract (operational PostgreSQL -> raw) -> load_sheets (drop folder -> raw_sheets, quarantine) -> transform (dbt build) -> check (quality gate) -> publish.
 Every task calls the same function as the ``fupin`` command line (``fupin.pipeline``); heavy imports happen
 inside the tasks, never when the scheduler parses this file. One run at a time writes the build warehouse.
 """
@@ -46,8 +46,15 @@ def fupin_daily():
             until=data_interval_end,
         )
 
+    @task
+    def load_sheets(extracted: dict, data_interval_start=None) -> dict:
+        """Load the spreadsheets dropped by towns and villages; rejected rows go to quarantine."""
+        from fupin import pipeline
+
+        return pipeline.load_sheets(_settings(), batch_id=pipeline.new_batch_id(data_interval_start))
+
     @task(retries=0)
-    def transform(extracted: dict) -> dict:
+    def transform(loaded: dict) -> dict:
         """dbt build: staging and marts, with their tests."""
         from fupin import pipeline
 
@@ -67,7 +74,7 @@ def fupin_daily():
 
         return pipeline.publish(_settings())
 
-    publish(check(transform(extract())))
+    publish(check(transform(load_sheets(extract()))))
 
 
 fupin_daily()

@@ -66,6 +66,12 @@ def extract(
     _print(summary)
 
 
+@app.command("load-sheets")
+def load_sheets(batch_id: Annotated[str | None, typer.Option()] = None) -> None:
+    """Load the spreadsheet drop folder (rejected rows go to quarantine)."""
+    _print(pipeline.load_sheets(get_settings(), batch_id or pipeline.new_batch_id()))
+
+
 @app.command()
 def transform() -> None:
     """Build the dbt models (staging and marts) and run their tests."""
@@ -120,3 +126,8 @@ def demo(
 def _mount(module: str, name: str, help_text: str) -> None:
     sub = __import__(module, fromlist=["app"]).app
     app.add_typer(sub, name=name, help=help_text)
+
+
+_mount("simulator.cli", "simulate", "The county simulator: generate, advance a day, write spreadsheets.")
+_mount("ingestion.sheets.cli", "sheets", "The spreadsheet drop folder: load with a summary table.")
+_mount("dashboards.cli", "dashboards", "Superset as code: serve, provision, screenshot.")

@@ -63,6 +63,13 @@ def extract(
     }
 
 
+def load_sheets(settings: Settings, batch_id: str) -> dict:
+    """The drop folder of town and village spreadsheets -> ``raw_sheets``, rejected rows -> ``quarantine``."""
+    from ingestion.sheets import sheets_step
+
+    return sheets_step(settings, batch_id)
+
+
 def dbt_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -130,6 +137,7 @@ def run_all(settings: Settings, batch_id: str | None = None, full_refresh: bool 
     batch_id = batch_id or new_batch_id()
     return {
         "extract": extract(settings, batch_id, full_refresh=full_refresh),
+        "load_sheets": load_sheets(settings, batch_id),
         "transform": transform(settings),
         "check": check(settings, run_id=batch_id),
         "publish": publish(settings),

@@ -32,8 +32,12 @@ class Settings:
 
     @property
     def build_path(self) -> Path:
-        """The file the pipeline writes to; readers never open it."""
-        return self.warehouse_dir / "build.duckdb"
+        """The file the pipeline writes to; readers never open it.
+
+        It has the same file name as the published copy, so DuckDB gives both the same catalog name and the
+        views dbt creates (which name their catalog) resolve in the published file too.
+        """
+        return self.warehouse_dir / "build" / "warehouse.duckdb"
 
     @property
     def published_path(self) -> Path:

@@ -1,10 +1,9 @@
-# ruff: noqa: F811  (fixtures imported by name below are taken as test parameters)
 """The dashboards end to end: a real Superset 6.1.0 (gunicorn on 127.0.0.1, its own locked environment, a
 temporary state directory) provisioned from ``dashboards/assets``, checked in Debian's headless Chromium.
 
 Inputs are two fixtures: ``published_warehouse`` (the DuckDB file Superset reads) and
-``expected_status_counts`` ((town name, status label) -> households). They come from a synthetic file here;
-an end-to-end run provides fixtures of the same names backed by the real pipeline.
+``expected_status_counts`` ((town name, status label) -> households), from ``tests/conftest.py``: a real
+Airflow run of the daily DAG over a generated county, and the counts taken straight from its PostgreSQL.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from dashboards import server
 from dashboards.browser import DashboardCheckError, check_dashboard
 from dashboards.provision import ASSETS_DIR, Provisioned, login, provision
 from fupin.settings import REPO_ROOT, Settings
-from tests.dashboards_synthetic import expected_status_counts, published_warehouse  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
