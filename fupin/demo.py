@@ -18,12 +18,12 @@ DEMO_LOGICAL_DATE = "2017-12-01"
 
 
 def run_demo(settings: Settings, scale: str = "S", port: int = 8088) -> None:
-    from dashboards.provision import provision
-    from simulator.generate import generate
-
     from dashboards import server
+    from dashboards.provision import provision
     from fupin.airflow_env import airflow
     from fupin.pgserver import local_postgres
+    from simulator.generate import generate
+    from simulator.sheets import write_spreadsheets
 
     pg = local_postgres(settings)
     superset = None
@@ -40,6 +40,10 @@ def run_demo(settings: Settings, scale: str = "S", port: int = 8088) -> None:
             dsn, scale=scale, seed=settings.seed, manifest_path=settings.state_dir / "manifest.json"
         )
         console.print(summary)
+        sheets = write_spreadsheets(dsn, settings.drop_dir, seed=settings.seed)
+        console.print(
+            f"spreadsheets from towns and villages dropped in {settings.drop_dir}: {len(sheets['files'])} files"
+        )
 
         console.rule("3/4 the daily DAG (airflow dags test)")
         proc = airflow(settings, "dags", "test", "fupin_daily", DEMO_LOGICAL_DATE, check=False, capture=True)

@@ -46,10 +46,16 @@ def xs_county(pg_dsn, state_dir) -> dict:
     """A small generated county (2 towns x 3 villages) in the operational database, with its manifest."""
     import json
 
+    from fupin.settings import get_settings
     from simulator.generate import generate
+    from simulator.sheets import write_spreadsheets
 
     manifest_path = state_dir / "manifest.json"
     generate(pg_dsn, scale="XS", seed=7, manifest_path=manifest_path)
+    # The towns' and villages' spreadsheets land in the drop folder the DAG loads.
+    write_spreadsheets(
+        pg_dsn, get_settings().drop_dir, seed=7, manifest_path=state_dir / "sheets_manifest.json"
+    )
     return json.loads(manifest_path.read_text())
 
 
