@@ -13,9 +13,6 @@ from fupin.settings import Settings
 
 console = Console()
 
-# The simulated county's calendar: the run covers the last simulated day.
-DEMO_LOGICAL_DATE = "2017-12-01"
-
 
 def run_demo(settings: Settings, scale: str = "S", port: int = 8088) -> None:
     from dashboards import server
@@ -46,7 +43,8 @@ def run_demo(settings: Settings, scale: str = "S", port: int = 8088) -> None:
         )
 
         console.rule("3/4 the daily DAG (airflow dags test)")
-        proc = airflow(settings, "dags", "test", "fupin_daily", DEMO_LOGICAL_DATE, check=False, capture=True)
+        run_date = run_date_covering(summary["as_of"])
+        proc = airflow(settings, "dags", "test", "fupin_daily", run_date, check=False, capture=True)
         log_path = settings.airflow_home / "demo-dags-test.log"
         log_path.write_text(proc.stdout + proc.stderr)
         if proc.returncode != 0 or "state=success" not in proc.stdout + proc.stderr:
@@ -75,6 +73,17 @@ def run_demo(settings: Settings, scale: str = "S", port: int = 8088) -> None:
             superset.stop()
         pg.stop()
         console.print("stopped.")
+
+
+def run_date_covering(day: str) -> str:
+    """The logical date of the daily run whose data interval is ``day`` (the county's calendar day).
+
+    A daily run's data interval ends at the latest midnight (Asia/Shanghai) before its logical date, so the
+    run for a day is the one dated the next day.
+    """
+    from datetime import date, timedelta
+
+    return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
 
 
 def _data_docs(settings: Settings) -> Path:

@@ -83,7 +83,10 @@ def dag_run(settings, xs_county) -> str:
     """One real ``airflow dags test`` run of the daily DAG over the generated county; returns its log."""
     from fupin.airflow_env import airflow
 
-    proc = airflow(settings, "dags", "test", "fupin_daily", "2017-12-01", check=False, capture=True)
+    from fupin.demo import run_date_covering
+
+    run_date = run_date_covering(xs_county["as_of"])
+    proc = airflow(settings, "dags", "test", "fupin_daily", run_date, check=False, capture=True)
     log = proc.stdout + proc.stderr
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "dags_test.log").write_text(log)
