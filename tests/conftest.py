@@ -82,7 +82,6 @@ def source_status_counts(pg_dsn, xs_county) -> dict[tuple[str, str], int]:
 def dag_run(settings, xs_county) -> str:
     """One real ``airflow dags test`` run of the daily DAG over the generated county; returns its log."""
     from fupin.airflow_env import airflow
-
     from fupin.demo import run_date_covering
 
     run_date = run_date_covering(xs_county["as_of"])
