@@ -86,11 +86,9 @@ def monthly_intents(
     green = hh_kind[household[rows]] == 1
     keep = ~green | ((household[rows] + period) % 2 == 0)
     rows, period = rows[keep], period[keep]
-    per_cadre_size = {}
-    sizes = np.array([2, 3, 4])
-    unique_cadres = np.unique(cadre)
-    size_of = dict(zip(unique_cadres.tolist(), sizes[rng.integers(0, 3, len(unique_cadres))].tolist(), strict=True))
-    per_cadre_size = np.array([size_of[c] for c in cadre.tolist()]) if t else np.zeros(0, dtype=np.int64)
+    # Each cadre visits 2, 3 or 4 households per trip.
+    unique_cadres, cadre_index = np.unique(cadre, return_inverse=True)
+    per_cadre_size = np.array([2, 3, 4])[rng.integers(0, 3, len(unique_cadres))][cadre_index]
     order = np.lexsort((rng.random(len(rows)), period, cadre[rows]))
     rows, period = rows[order], period[order]
     key = cadre[rows] * 1000 + period
@@ -108,8 +106,7 @@ def monthly_intents(
     period_of_day = (last_day - work) // 30
     day = np.empty(len(rows), dtype=np.int64)
     for p in range(n_periods):
-        wd = work[period_of_day == p][::-1] if np.any(period_of_day == p) else work[-1:]
-        wd = np.sort(wd)
+        wd = np.sort(work[period_of_day == p]) if np.any(period_of_day == p) else work[-1:]
         mask = period == p
         w = len(wd)
         index = (offset[mask] + (group[mask] * w) // np.maximum(groups_in[mask], 1)) % w
@@ -133,7 +130,9 @@ def daily_intents(
     rate = np.where(hh_kind[household] == 1, 1 / 44, 1 / 22)
     go = (start <= day) & (end >= day) & (rng.random(len(start)) < rate)
     rows = np.flatnonzero(go)
-    return pl.DataFrame({"tw_row": rows, "day": np.full(len(rows), day)}, schema={"tw_row": pl.Int64, "day": pl.Int64})
+    return pl.DataFrame(
+        {"tw_row": rows, "day": np.full(len(rows), day)}, schema={"tw_row": pl.Int64, "day": pl.Int64}
+    )
 
 
 def trips_and_points(
@@ -175,15 +174,18 @@ def trips_and_points(
     office_lat, office_lon = places.town_lat[town], places.town_lon[town]
     lat, lon = places.hh_lat[hh], places.hh_lon[hh]
     morning = rng.random(n_trips) < 0.7
-    trip_start = local_midnight_us(day[trip_first]) + np.where(
-        morning, rng.uniform(8.0, 9.5, n_trips), rng.uniform(14.0, 15.0, n_trips)
-    ) * 3_600_000_000
+    trip_start = (
+        local_midnight_us(day[trip_first])
+        + np.where(morning, rng.uniform(8.0, 9.5, n_trips), rng.uniform(14.0, 15.0, n_trips)) * 3_600_000_000
+    )
     trip_start = (trip_start // 1_000_000 * 1_000_000).astype(np.int64)
     prev_lat = np.where(position == 0, office_lat, np.r_[lat[:1], lat[:-1]])
     prev_lon = np.where(position == 0, office_lon, np.r_[lon[:1], lon[:-1]])
     leg_km = km(prev_lat, prev_lon, lat, lon)
     road = position == 0
-    leg_min = np.where(road, leg_km / ROAD_SPEED_KMH * 60 + rng.uniform(5, 15, n), leg_km / 4.0 * 60 + rng.uniform(2, 6, n))
+    leg_min = np.where(
+        road, leg_km / ROAD_SPEED_KMH * 60 + rng.uniform(5, 15, n), leg_km / 4.0 * 60 + rng.uniform(2, 6, n)
+    )
     stay_min = rng.uniform(15, 45, n)
     leg_us = (leg_min * US_PER_MINUTE // 1_000_000 * 1_000_000).astype(np.int64)
     stay_us = (stay_min * US_PER_MINUTE // 1_000_000 * 1_000_000).astype(np.int64)
@@ -194,7 +196,9 @@ def trips_and_points(
     started = ended - stay_us
     leg_start = started - leg_us
     back_km = km(lat[last_in_trip], lon[last_in_trip], office_lat[last_in_trip], office_lon[last_in_trip])
-    back_us = ((back_km / ROAD_SPEED_KMH * 60 + rng.uniform(5, 15, n_trips)) * US_PER_MINUTE // 1e6 * 1e6).astype(np.int64)
+    back_us = (
+        (back_km / ROAD_SPEED_KMH * 60 + rng.uniform(5, 15, n_trips)) * US_PER_MINUTE // 1e6 * 1e6
+    ).astype(np.int64)
     trip_end = ended[last_in_trip] + back_us
     upload = trip_end + (rng.uniform(1, 10, n_trips) * US_PER_MINUTE // 1e6 * 1e6).astype(np.int64)
 
@@ -290,12 +294,29 @@ def trips_and_points(
 
 def _empty() -> Activity:
     visits = pl.DataFrame(
-        schema={"cadre_id": pl.Int64, "household_id": pl.Int64, "started_at": pl.Int64, "ended_at": pl.Int64,
-                "claimed_lat": pl.Float64, "claimed_lon": pl.Float64, "notes": pl.String,
-                "created_at": pl.Int64, "fabricated": pl.Boolean, "visit_id": pl.Int64}
+        schema={
+            "cadre_id": pl.Int64,
+            "household_id": pl.Int64,
+            "started_at": pl.Int64,
+            "ended_at": pl.Int64,
+            "claimed_lat": pl.Float64,
+            "claimed_lon": pl.Float64,
+            "notes": pl.String,
+            "created_at": pl.Int64,
+            "fabricated": pl.Boolean,
+            "visit_id": pl.Int64,
+        }
     )
     points = pl.DataFrame(
-        schema={"cadre_id": pl.Int64, "recorded_at": pl.Int64, "lat": pl.Float64, "lon": pl.Float64,
-                "accuracy_m": pl.Float32, "created_at": pl.Int64, "point_id": pl.Int64, "updated_at": pl.Int64}
+        schema={
+            "cadre_id": pl.Int64,
+            "recorded_at": pl.Int64,
+            "lat": pl.Float64,
+            "lon": pl.Float64,
+            "accuracy_m": pl.Float32,
+            "created_at": pl.Int64,
+            "point_id": pl.Int64,
+            "updated_at": pl.Int64,
+        }
     )
     return Activity(visits, points, Planted())

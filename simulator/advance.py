@@ -44,16 +44,21 @@ def advance_day(dsn: str, seed: int | None = None) -> dict:
     the same day.
     """
     with psycopg.connect(dsn) as conn:
-        clock = conn.execute("select as_of, seed, scale from sim.clock where clock_id = 1 for update").fetchone()
+        clock = conn.execute(
+            "select as_of, seed, scale from sim.clock where clock_id = 1 for update"
+        ).fetchone()
         if clock is None:
             raise ClockError("sim.clock is empty: generate a county first (simulator generate)")
         as_of, base_seed, scale = clock
         seed = base_seed if seed is None else seed
         day = as_of + timedelta(days=1)
         changes: dict[str, dict[str, int]] = {}
-        counties = [r[0] for r in conn.execute(
-            "select region_code from app.regions where region_level = 'county' order by region_code"
-        ).fetchall()]
+        counties = [
+            r[0]
+            for r in conn.execute(
+                "select region_code from app.regions where region_level = 'county' order by region_code"
+            ).fetchall()
+        ]
         for county in counties:
             _advance_county(conn, county, day, seed, changes)
         conn.execute(
@@ -72,7 +77,8 @@ def _count(changes: dict, table: str, what: str, n: int) -> None:
 def _next_id(conn: psycopg.Connection, table: str, column: str, county: str) -> int:
     base = int(county) * ID_BASE[table]
     top = conn.execute(
-        f"select max({column}) from app.{table} where {column} >= %s and {column} < %s", (base, base + ID_BASE[table])
+        f"select max({column}) from app.{table} where {column} >= %s and {column} < %s",
+        (base, base + ID_BASE[table]),
     ).fetchone()[0]
     return (top or base) + 1
 
@@ -83,8 +89,12 @@ def _advance_county(conn: psycopg.Connection, county: str, day: date, seed: int,
     rng = stream(seed, "advance", code, dn)
     day_start = int(local_midnight_us(dn))
 
-    towns = _frame(conn, "select region_code as town_code, lat, lon from app.regions where parent_code = %s"
-                   " order by region_code", (county,))
+    towns = _frame(
+        conn,
+        "select region_code as town_code, lat, lon from app.regions where parent_code = %s"
+        " order by region_code",
+        (county,),
+    )
     villages = _frame(
         conn,
         "select region_code as village_code, parent_code as town_code, lat, lon from app.regions"
@@ -123,33 +133,57 @@ def _advance_county(conn: psycopg.Connection, county: str, day: date, seed: int,
 
     # -- visits and trajectories ----------------------------------------------------------------------
     places = Places(
-        hh_lat=hh["lat"].to_numpy(), hh_lon=hh["lon"].to_numpy(), hh_village=hh["village_index"].to_numpy(),
-        village_lat=villages["lat"].to_numpy(), village_lon=villages["lon"].to_numpy(),
+        hh_lat=hh["lat"].to_numpy(),
+        hh_lon=hh["lon"].to_numpy(),
+        hh_village=hh["village_index"].to_numpy(),
+        village_lat=villages["lat"].to_numpy(),
+        village_lon=villages["lon"].to_numpy(),
         village_town=np.searchsorted(towns["town_code"].to_numpy(), villages["town_code"].to_numpy()),
-        town_lat=towns["lat"].to_numpy(), town_lon=towns["lon"].to_numpy(), center=(center[0], center[1]),
+        town_lat=towns["lat"].to_numpy(),
+        town_lon=towns["lon"].to_numpy(),
+        center=(center[0], center[1]),
     )
     intents = daily_intents(stream(seed, "advance-visits", code, dn), tw, hh["kind"].to_numpy(), dn)
     act = trips_and_points(
-        stream(seed, "advance-trajectories", code, dn), intents, tw, places,
-        _next_id(conn, "visits", "visit_id", county), _next_id(conn, "gps_points", "point_id", county),
+        stream(seed, "advance-trajectories", code, dn),
+        intents,
+        tw,
+        places,
+        _next_id(conn, "visits", "visit_id", county),
+        _next_id(conn, "gps_points", "point_id", county),
     )
     visits = act.visits.with_columns(updated_at=pl.col("created_at"), deleted_at=pl.lit(None, pl.Int64))
     _count(changes, "visits", "inserted", copy_frame(conn, "app.visits", finish("visits", visits)))
-    _count(changes, "gps_points", "inserted", copy_frame(conn, "app.gps_points", finish("gps_points", act.points)))
+    _count(
+        changes,
+        "gps_points",
+        "inserted",
+        copy_frame(conn, "app.gps_points", finish("gps_points", act.points)),
+    )
     _plant(conn, act.planted.keys, day)
 
     # -- demands and tasks ------------------------------------------------------------------------------
     officers: dict[str, np.ndarray] = {}
     for town, cadre in conn.execute(
         "select town_code, cadre_id from app.cadres where role = '乡镇扶贫专干' and town_code like %s"
-        " and deleted_at is null order by cadre_id", (county + "%",)
+        " and deleted_at is null order by cadre_id",
+        (county + "%",),
     ).fetchall():
         officers.setdefault(town, np.array([], dtype=np.int64))
         officers[town] = np.append(officers[town], cadre)
     hh_wf = hh.with_columns(deleted_on=pl.when(pl.col("deleted")).then(pl.lit(0)).otherwise(pl.lit(None)))
     wf = build_workflow(
-        seed, code, hh_wf, tw, officers, dn, dn, _next_id(conn, "demands", "demand_id", county),
-        _next_id(conn, "tasks", "task_id", county), salt=dn, income_campaign=False,
+        seed,
+        code,
+        hh_wf,
+        tw,
+        officers,
+        dn,
+        dn,
+        _next_id(conn, "demands", "demand_id", county),
+        _next_id(conn, "tasks", "task_id", county),
+        salt=dn,
+        income_campaign=False,
     )
     _count(changes, "demands", "inserted", copy_frame(conn, "app.demands", finish("demands", wf.demands)))
     tasks = wf.tasks.with_columns(due_date=pl.col("due_day").cast(pl.Int32).cast(pl.Date))
@@ -175,12 +209,26 @@ def _advance_county(conn: psycopg.Connection, county: str, day: date, seed: int,
             (WORK_YEAR, county + "%", WORK_YEAR, _line()),
         ).fetchall()
         exiting = [r[0] for r in ready if rng.random() < share]
-        _change_status(conn, exiting, "yellow", "green", "达到脱贫标准，经村评议、乡审核、县审定退出",
-                       rng, dn, code, changes, exit_year=WORK_YEAR)
-    red = [r[0] for r in conn.execute(
-        "select household_id from app.households where village_code like %s and deleted_at is null"
-        " and status_label = 'red' order by household_id", (county + "%",)
-    ).fetchall()]
+        _change_status(
+            conn,
+            exiting,
+            "yellow",
+            "green",
+            "达到脱贫标准，经村评议、乡审核、县审定退出",
+            rng,
+            dn,
+            code,
+            changes,
+            exit_year=WORK_YEAR,
+        )
+    red = [
+        r[0]
+        for r in conn.execute(
+            "select household_id from app.households where village_code like %s and deleted_at is null"
+            " and status_label = 'red' order by household_id",
+            (county + "%",),
+        ).fetchall()
+    ]
     helped = [h for h in red if rng.random() < 0.002]
     _change_status(conn, helped, "red", "yellow", "落实结对帮扶和帮扶计划", rng, dn, code, changes)
 
@@ -190,7 +238,12 @@ def _advance_county(conn: psycopg.Connection, county: str, day: date, seed: int,
     stale = conn.execute(
         "select visit_id from app.visits where visit_id >= %s and visit_id < %s and deleted_at is null"
         " and started_at >= %s::timestamptz - interval '3 days' and visit_id <> all(%s) order by visit_id",
-        (code * ID_BASE["visits"], (code + 1) * ID_BASE["visits"], _ts(day_start), _planted(conn, "fabricated_visit")),
+        (
+            code * ID_BASE["visits"],
+            (code + 1) * ID_BASE["visits"],
+            _ts(day_start),
+            _planted(conn, "fabricated_visit"),
+        ),
     ).fetchall()
     doubled = [r[0] for r in stale if rng.random() < 0.002]
     if doubled:
@@ -215,9 +268,10 @@ def _ts(us: int):
 
 
 def _planted(conn: psycopg.Connection, kind: str) -> list[int]:
-    return [int(r[0]) for r in conn.execute(
-        "select key_value from sim.anomalies where kind = %s", (kind,)
-    ).fetchall()]
+    return [
+        int(r[0])
+        for r in conn.execute("select key_value from sim.anomalies where kind = %s", (kind,)).fetchall()
+    ]
 
 
 def _plant(conn: psycopg.Connection, keys: dict[str, list], day: date) -> None:
@@ -225,7 +279,8 @@ def _plant(conn: psycopg.Connection, keys: dict[str, list], day: date) -> None:
     if rows:
         conn.cursor().executemany(
             "insert into sim.anomalies (kind, key_name, key_value, planted_on) values (%s, %s, %s, %s)"
-            " on conflict do nothing", rows,
+            " on conflict do nothing",
+            rows,
         )
 
 
@@ -243,7 +298,10 @@ def _change_status(conn, households, old, new, reason, rng, dn, code, changes, e
     cur.executemany(
         "insert into app.status_events (event_id, household_id, event_at, from_label, to_label, reason,"
         " created_at, updated_at) values (%s, %s, %s, %s, %s, %s, %s, %s)",
-        [(first + i, h, _ts(t), old, new, reason, _ts(t), _ts(t)) for i, (h, t) in enumerate(zip(households, times, strict=True))],
+        [
+            (first + i, h, _ts(t), old, new, reason, _ts(t), _ts(t))
+            for i, (h, t) in enumerate(zip(households, times, strict=True))
+        ],
     )
     _count(changes, "households", f"{old}_to_{new}", len(households))
     _count(changes, "status_events", "inserted", len(households))
@@ -278,12 +336,27 @@ def _issue_waiting_tasks(conn, county: str, code: int, rng, dn: int, officers: d
     first = _next_id(conn, "tasks", "task_id", county)
     times = office_time(rng, np.full(len(waiting), dn), 8.5, 12.0).tolist()
     rows = []
-    for i, ((demand_id, household_id, category, town, cadre), t) in enumerate(zip(waiting, times, strict=True)):
+    for i, ((demand_id, household_id, category, town, cadre), t) in enumerate(
+        zip(waiting, times, strict=True)
+    ):
         pool = officers.get(town)
         issuer = int(pool[int(rng.integers(len(pool)))]) if pool is not None and len(pool) else cadre
         due = date.fromordinal(date(1970, 1, 1).toordinal() + dn + CATEGORIES[category][2])
-        rows.append((first + i, issuer, cadre, household_id, demand_id, f"处理诉求：{category}", _ts(t), due,
-                     "pending", _ts(t), _ts(t)))
+        rows.append(
+            (
+                first + i,
+                issuer,
+                cadre,
+                household_id,
+                demand_id,
+                f"处理诉求：{category}",
+                _ts(t),
+                due,
+                "pending",
+                _ts(t),
+                _ts(t),
+            )
+        )
     conn.cursor().executemany(
         "insert into app.tasks (task_id, issued_by, assignee_cadre_id, household_id, demand_id, title, issued_at,"
         " due_date, status, created_at, updated_at) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
@@ -363,9 +436,12 @@ def _edit_people(conn, county: str, rng, dn: int, changes: dict) -> None:
         """,
         (county + "%",),
     ).fetchall()
-    doubled = {r[0] for r in conn.execute(
-        "select id_number from app.persons group by id_number having count(*) > 1"
-    ).fetchall()}
+    doubled = {
+        r[0]
+        for r in conn.execute(
+            "select id_number from app.persons group by id_number having count(*) > 1"
+        ).fetchall()
+    }
     cur = conn.cursor()
     phones, deaths = [], []
     cutoff = date.fromordinal(date(1970, 1, 1).toordinal() + dn - 75 * 365)
@@ -373,8 +449,13 @@ def _edit_people(conn, county: str, rng, dn: int, changes: dict) -> None:
         u = rng.random()
         if u < 0.0005:
             phones.append(person_id)
-        elif (u > 0.99997 and birth < cutoff and relation != "户主" and health == "健康"
-              and person_id not in protected):
+        elif (
+            u > 0.99997
+            and birth < cutoff
+            and relation != "户主"
+            and health == "健康"
+            and person_id not in protected
+        ):
             deaths.append(person_id)
     if doubled:
         deaths = [p for p in deaths if p not in _persons_with_ids(conn, doubled)]
@@ -395,23 +476,29 @@ def _edit_people(conn, county: str, rng, dn: int, changes: dict) -> None:
         _count(changes, "persons", "soft_deleted", len(deaths))
     addresses = conn.execute(
         "select household_id, address from app.households where village_code like %s and deleted_at is null"
-        " order by household_id", (county + "%",)
+        " order by household_id",
+        (county + "%",),
     ).fetchall()
     moved = [(h, a) for h, a in addresses if rng.random() < 0.0003]
     if moved:
         times = office_time(rng, np.full(len(moved), dn)).tolist()
         cur.executemany(
             "update app.households set address = %s, updated_at = greatest(updated_at, %s) where household_id = %s",
-            [(a.split("组")[0] + "组" + f"{int(rng.integers(1, 81))}号", _ts(t), h)
-             for (h, a), t in zip(moved, times, strict=True)],
+            [
+                (a.split("组")[0] + "组" + f"{int(rng.integers(1, 81))}号", _ts(t), h)
+                for (h, a), t in zip(moved, times, strict=True)
+            ],
         )
         _count(changes, "households", "address_updated", len(moved))
 
 
 def _persons_with_ids(conn, ids: set[str]) -> set[int]:
-    return {r[0] for r in conn.execute(
-        "select person_id from app.persons where id_number = any(%s)", (list(ids),)
-    ).fetchall()}
+    return {
+        r[0]
+        for r in conn.execute(
+            "select person_id from app.persons where id_number = any(%s)", (list(ids),)
+        ).fetchall()
+    }
 
 
 def _handovers(conn, code: int, county: str, rng, dn: int, changes: dict) -> None:
@@ -429,7 +516,8 @@ def _handovers(conn, code: int, county: str, rng, dn: int, changes: dict) -> Non
     helpers: dict[str, list[int]] = {}
     for village, cadre in conn.execute(
         "select village_code, cadre_id from app.cadres where village_code like %s and role <> '乡镇扶贫专干'"
-        " order by cadre_id", (county + "%",)
+        " order by cadre_id",
+        (county + "%",),
     ).fetchall():
         if cadre not in overloaded:
             helpers.setdefault(village, []).append(cadre)

@@ -19,7 +19,16 @@ FIRST_REGISTRATION_YEAR = 2014
 INCOME_YEARS = (2014, 2015, 2016, 2017)
 
 # The national rural poverty line (yuan per person per year, current prices; 2,300 yuan at 2010 prices).
-POVERTY_LINE = {2013: 2736, 2014: 2800, 2015: 2855, 2016: 2952, 2017: 2952, 2018: 2995, 2019: 3218, 2020: 4000}
+POVERTY_LINE = {
+    2013: 2736,
+    2014: 2800,
+    2015: 2855,
+    2016: 2952,
+    2017: 2952,
+    2018: 2995,
+    2019: 3218,
+    2020: 4000,
+}
 
 _EPOCH = date(1970, 1, 1)
 US_PER_DAY = 86_400_000_000

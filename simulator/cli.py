@@ -14,8 +14,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-app = typer.Typer(help="The county simulator: the APP's operational database and the villages' spreadsheets.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="The county simulator: the APP's operational database and the villages' spreadsheets.",
+    no_args_is_help=True,
+)
 console = Console()
 
 
@@ -28,13 +30,20 @@ def default_dsn() -> str:
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                    TimeElapsedColumn(), console=console)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
 
 
 @app.command()
 def generate(
-    scale: str = typer.Option("S", help="XS (tests), S (the reference county) or M (about 10 million people)"),
+    scale: str = typer.Option(
+        "S", help="XS (tests), S (the reference county) or M (about 10 million people)"
+    ),
     seed: int = typer.Option(20170101, help="the same seed gives byte-identical data"),
     manifest: Path | None = typer.Option(None, help="where to write the ground-truth manifest (JSON)"),
     counties: int | None = typer.Option(None, help="scale M only: generate just the first N counties"),
@@ -50,7 +59,9 @@ def generate(
         def step(_name: str, done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        summary = run(target, scale=scale, seed=seed, manifest_path=manifest, progress=step, counties=counties)
+        summary = run(
+            target, scale=scale, seed=seed, manifest_path=manifest, progress=step, counties=counties
+        )
     console.print_json(json.dumps(summary, ensure_ascii=False))
 
 

@@ -32,8 +32,19 @@ ID_BASE = {
     "status_events": 10**8,
 }
 TABLE_ORDER = (
-    "regions", "households", "persons", "incomes", "living_conditions", "support_teams", "cadres",
-    "twinnings", "visits", "gps_points", "demands", "tasks", "status_events",
+    "regions",
+    "households",
+    "persons",
+    "incomes",
+    "living_conditions",
+    "support_teams",
+    "cadres",
+    "twinnings",
+    "visits",
+    "gps_points",
+    "demands",
+    "tasks",
+    "status_events",
 )
 
 
@@ -50,7 +61,9 @@ def _us_day(day) -> np.ndarray:
     return (np.asarray(day, dtype=np.int64) * US_PER_DAY).astype(np.int64)
 
 
-def build_county(county: CountySpec, seed: int, visit_days: int, with_regions_of_county: bool = True) -> CountyData:
+def build_county(
+    county: CountySpec, seed: int, visit_days: int, with_regions_of_county: bool = True
+) -> CountyData:
     code = int(county.code)
     rng = stream(seed, "timestamps", code)
     as_of = day_number(AS_OF)
@@ -78,8 +91,16 @@ def build_county(county: CountySpec, seed: int, visit_days: int, with_regions_of
     ids = hh["household_id"].to_numpy()
     ev_h = [ids, ids[status != "red"], ids[status == "green"]]
     ev_at = [created, helped_at[status != "red"], exited_at[status == "green"]]
-    ev_from = [np.full(n, ""), np.full(int((status != "red").sum()), "red"), np.full(int((status == "green").sum()), "yellow")]
-    ev_to = [np.full(n, "red"), np.full(int((status != "red").sum()), "yellow"), np.full(int((status == "green").sum()), "green")]
+    ev_from = [
+        np.full(n, ""),
+        np.full(int((status != "red").sum()), "red"),
+        np.full(int((status == "green").sum()), "yellow"),
+    ]
+    ev_to = [
+        np.full(n, "red"),
+        np.full(int((status != "red").sum()), "yellow"),
+        np.full(int((status == "green").sum()), "green"),
+    ]
     ev_reason = [
         np.full(n, "建档立卡识别"),
         np.full(int((status != "red").sum()), "落实结对帮扶和帮扶计划"),
@@ -116,7 +137,9 @@ def build_county(county: CountySpec, seed: int, visit_days: int, with_regions_of
     p_created = later(rng, created[np.searchsorted(ids, persons["household_id"].to_numpy())], 5, 120)
     p_del_day = persons["deleted_on"].fill_null(-1).to_numpy()
     p_deleted = np.where(p_del_day >= 0, office_time(rng, np.maximum(p_del_day, 0)), 0)
-    p_edit = np.where(rng.random(persons.height) < 0.2, office_time(rng, as_of - rng.integers(0, 330, persons.height)), 0)
+    p_edit = np.where(
+        rng.random(persons.height) < 0.2, office_time(rng, as_of - rng.integers(0, 330, persons.height)), 0
+    )
     p_updated = np.minimum(np.maximum.reduce([p_created, p_deleted, p_edit]), end_us)
     persons = persons.with_columns(
         created_at=pl.Series(p_created),
@@ -136,8 +159,15 @@ def build_county(county: CountySpec, seed: int, visit_days: int, with_regions_of
         updated_at=pl.Series(np.minimum(i_updated, end_us)),
         deleted_at=pl.col("household_id").replace_strict(hh_deleted, return_dtype=pl.Int64),
     ).with_columns(pl.max_horizontal("updated_at", "deleted_at").alias("updated_at"))
-    for col in ("wage_income", "operating_income", "operating_cost", "transfer_income", "property_income",
-                "net_income", "per_capita_net_income"):
+    for col in (
+        "wage_income",
+        "operating_income",
+        "operating_cost",
+        "transfer_income",
+        "property_income",
+        "net_income",
+        "per_capita_net_income",
+    ):
         incomes = incomes.with_columns((pl.col(col) / 100).cast(pl.Decimal(12, 2)).alias(col))
     living = eco.living.with_columns(
         created_at=pl.Series(office_time(rng, eco.living["assessed_day"].to_numpy())),
@@ -145,24 +175,35 @@ def build_county(county: CountySpec, seed: int, visit_days: int, with_regions_of
     ).with_columns(updated_at=pl.max_horizontal("created_at", "deleted_at"))
 
     # -- cadres, teams, twinnings --------------------------------------------------------------------
-    cadres = support.cadres.with_columns(created_at=pl.Series(office_time(rng, support.cadres["created_day"].to_numpy())))
+    cadres = support.cadres.with_columns(
+        created_at=pl.Series(office_time(rng, support.cadres["created_day"].to_numpy()))
+    )
     cadres = cadres.with_columns(updated_at=pl.col("created_at"))
-    teams = support.teams.with_columns(created_at=pl.Series(office_time(rng, support.teams["created_day"].to_numpy())))
+    teams = support.teams.with_columns(
+        created_at=pl.Series(office_time(rng, support.teams["created_day"].to_numpy()))
+    )
     teams = teams.with_columns(updated_at=pl.col("created_at"))
     tw = support.twinnings
     t_created = office_time(rng, tw["start_day"].to_numpy())
     t_end = tw["end_day"].fill_null(-1).to_numpy()
     t_updated = np.where(t_end >= 0, office_time(rng, np.maximum(t_end, 0)), t_created)
-    twinnings = tw.with_columns(created_at=pl.Series(t_created), updated_at=pl.Series(np.maximum(t_created, t_updated)))
+    twinnings = tw.with_columns(
+        created_at=pl.Series(t_created), updated_at=pl.Series(np.maximum(t_created, t_updated))
+    )
 
     # -- visits and GPS trajectories over the window ----------------------------------------------------
     first_day = as_of - visit_days + 1
     village_idx = hh["village_index"].to_numpy()
     town_of_village = np.searchsorted(geo.towns["town_code"].to_numpy(), geo.villages["town_code"].to_numpy())
     places = Places(
-        hh_lat=hh["lat"].to_numpy(), hh_lon=hh["lon"].to_numpy(), hh_village=village_idx,
-        village_lat=geo.villages["lat"].to_numpy(), village_lon=geo.villages["lon"].to_numpy(),
-        village_town=town_of_village, town_lat=geo.towns["lat"].to_numpy(), town_lon=geo.towns["lon"].to_numpy(),
+        hh_lat=hh["lat"].to_numpy(),
+        hh_lon=hh["lon"].to_numpy(),
+        hh_village=village_idx,
+        village_lat=geo.villages["lat"].to_numpy(),
+        village_lon=geo.villages["lon"].to_numpy(),
+        village_town=town_of_village,
+        town_lat=geo.towns["lat"].to_numpy(),
+        town_lon=geo.towns["lon"].to_numpy(),
         center=county.center,
     )
     if not np.all(np.diff(geo.towns["town_code"].to_numpy().astype(np.int64)) > 0):
@@ -170,13 +211,20 @@ def build_county(county: CountySpec, seed: int, visit_days: int, with_regions_of
     hh_kind = hh["kind"].to_numpy()
     intents = monthly_intents(stream(seed, "visits", code), twinnings, hh_kind, first_day, as_of)
     act = trips_and_points(
-        stream(seed, "trajectories", code), intents, twinnings, places,
-        code * ID_BASE["visits"] + 1, code * ID_BASE["gps_points"] + 1, minimum=1,
+        stream(seed, "trajectories", code),
+        intents,
+        twinnings,
+        places,
+        code * ID_BASE["visits"] + 1,
+        code * ID_BASE["gps_points"] + 1,
+        minimum=1,
     )
     planted.extend(act.planted)
     visits = act.visits
     v_edit = rng.random(visits.height) < 0.02
-    v_updated = np.where(v_edit, later(rng, visits["created_at"].to_numpy(), 600, 7 * 1440), visits["created_at"].to_numpy())
+    v_updated = np.where(
+        v_edit, later(rng, visits["created_at"].to_numpy(), 600, 7 * 1440), visits["created_at"].to_numpy()
+    )
     v_deleted = (rng.random(visits.height) < 0.003) & ~visits["fabricated"].to_numpy()
     v_updated = np.minimum(v_updated, end_us)
     visits = visits.with_columns(
@@ -186,13 +234,21 @@ def build_county(county: CountySpec, seed: int, visit_days: int, with_regions_of
 
     # -- demands and tasks ------------------------------------------------------------------------------
     officers = (
-        cadres.filter(pl.col("role") == "乡镇扶贫专干").group_by("town_code", maintain_order=True)
+        cadres.filter(pl.col("role") == "乡镇扶贫专干")
+        .group_by("town_code", maintain_order=True)
         .agg(pl.col("cadre_id"))
     )
     officer_map = {t: np.array(c) for t, c in officers.iter_rows()}
     wf = build_workflow(
-        seed, code, hh, twinnings, officer_map, first_day, as_of,
-        code * ID_BASE["demands"] + 1, code * ID_BASE["tasks"] + 1,
+        seed,
+        code,
+        hh,
+        twinnings,
+        officer_map,
+        first_day,
+        as_of,
+        code * ID_BASE["demands"] + 1,
+        code * ID_BASE["tasks"] + 1,
     )
     tasks = wf.tasks.with_columns(
         due_date=pl.col("due_day").cast(pl.Int32).cast(pl.Date),
@@ -230,24 +286,29 @@ def figures(county: CountySpec, households: pl.DataFrame, persons: pl.DataFrame,
     county, town and village (households not deleted; persons not deleted, in those households)."""
     live = households.filter(pl.col("deleted_at").is_null())
     members = (
-        persons.filter(pl.col("deleted_at").is_null())
-        .group_by("household_id").agg(pl.len().alias("members"))
+        persons.filter(pl.col("deleted_at").is_null()).group_by("household_id").agg(pl.len().alias("members"))
     )
     live = live.join(members, on="household_id", how="left").with_columns(pl.col("members").fill_null(0))
 
     def counts(by: str | None) -> dict:
         keys = [by, "status_label"] if by else ["status_label"]
-        table = live.group_by(keys).agg(pl.len().alias("households"), pl.col("members").sum().alias("persons"))
+        table = live.group_by(keys).agg(
+            pl.len().alias("households"), pl.col("members").sum().alias("persons")
+        )
         out: dict = {}
         for row in table.sort(keys).iter_rows(named=True):
             area = row[by] if by else county.code
-            out.setdefault(area, {})[row["status_label"]] = {"households": row["households"], "persons": row["persons"]}
+            out.setdefault(area, {})[row["status_label"]] = {
+                "households": row["households"],
+                "persons": row["persons"],
+            }
         return out
 
     poor = live.filter(pl.col("status_label").is_in(["red", "yellow"]))
     plan = poor.filter(pl.col("planned_exit_year") == 2017)
     plan_by_village = (
-        plan.group_by("village_code").agg(pl.len().alias("households"), pl.col("members").sum().alias("persons"))
+        plan.group_by("village_code")
+        .agg(pl.len().alias("households"), pl.col("members").sum().alias("persons"))
         .sort("village_code")
     )
     return {

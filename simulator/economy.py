@@ -67,7 +67,9 @@ def build_economy(county: CountySpec, households: pl.DataFrame, seed: int) -> Ec
             heading_out = planned[rows] == WORK_YEAR
             ratio[heading_out] = rng.uniform(1.12, 1.8, int(heading_out.sum()))
         exited = (exit_year[rows] > 0) & (exit_year[rows] <= year)
-        ratio[exited] = rng.uniform(1.2, 2.4, int(exited.sum())) * (1 + 0.08 * (year - exit_year[rows][exited]))
+        ratio[exited] = rng.uniform(1.2, 2.4, int(exited.sum())) * (
+            1 + 0.08 * (year - exit_year[rows][exited])
+        )
         bad = exited & low_income[rows]
         ratio[bad] = rng.uniform(0.55, 0.85, int(bad.sum()))
         per_capita = np.round(ratio * line * 100).astype(np.int64)  # cents
@@ -105,7 +107,9 @@ def build_economy(county: CountySpec, households: pl.DataFrame, seed: int) -> Ec
             )
         )
     incomes = pl.concat(frames).sort(["household_id", "year"])
-    incomes = incomes.with_columns(income_id=code * 10_000_000 + pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
+    incomes = incomes.with_columns(
+        income_id=code * 10_000_000 + pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
+    )
 
     # -- living conditions ------------------------------------------------------------------------------
     u = rng.random((h, 6))

@@ -15,12 +15,13 @@ import psycopg
 
 from simulator.calendar import AS_OF
 from simulator.county import TABLE_ORDER, CountyData, build_county
-from simulator.load import copy_frame, secondary_indexes, try_replica_role
+from simulator.load import copy_frame, primary_keys, secondary_indexes, try_replica_role
 from simulator.manifest import write_manifest
 from simulator.scales import get_scale
 from simulator.schema import migrate
 from simulator.tables import finish
 
+BULK_TABLES = ("gps_points", "visits")
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 
 
@@ -48,6 +49,10 @@ def generate(
         indexes = secondary_indexes(conn)
         for name, _ in indexes:
             conn.execute(f'drop index app."{name}"')
+        # The big tables take their primary keys after the load (one sorted build beats row-by-row upkeep).
+        keys = primary_keys(conn, BULK_TABLES)
+        for table, (constraint, _) in keys.items():
+            conn.execute(f'alter table app.{table} drop constraint "{constraint}"')
         tables = ", ".join(f"app.{t}" for t in TABLE_ORDER)
         conn.execute(f"truncate {tables}, sim.anomalies, sim.clock")
         for number, county in enumerate(chosen, start=1):
@@ -66,6 +71,8 @@ def generate(
             if progress:
                 progress("counties", number, len(chosen))
         t0 = time.perf_counter()
+        for table, (constraint, columns) in keys.items():
+            conn.execute(f'alter table app.{table} add constraint "{constraint}" primary key ({columns})')
         for _, definition in indexes:
             conn.execute(definition)
         conn.execute(
@@ -96,7 +103,10 @@ def generate(
 def _record_anomalies(conn: psycopg.Connection, data: CountyData) -> None:
     from simulator.anomalies import KINDS
 
-    with conn.cursor() as cur, cur.copy("copy sim.anomalies (kind, key_name, key_value, planted_on) from stdin") as cp:
+    with (
+        conn.cursor() as cur,
+        cur.copy("copy sim.anomalies (kind, key_name, key_value, planted_on) from stdin") as cp,
+    ):
         for kind, keys in data.planted.keys.items():
             key_name = KINDS[kind][0]
             for key in dict.fromkeys(keys):

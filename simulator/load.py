@@ -80,7 +80,9 @@ def copy_frame(
     with conn.cursor() as cur, cur.copy(f"copy {table} ({columns}) from stdin (format csv)") as copy:
         for start in range(0, df.height, CHUNK_ROWS):
             chunk = df.slice(start, CHUNK_ROWS)
-            copy.write(chunk.write_csv(include_header=False, datetime_format=TIMESTAMP_FORMAT).encode("utf-8"))
+            copy.write(
+                chunk.write_csv(include_header=False, datetime_format=TIMESTAMP_FORMAT).encode("utf-8")
+            )
             if progress:
                 progress(chunk.height)
     return df.height
@@ -101,6 +103,26 @@ def secondary_indexes(conn: psycopg.Connection, schema: str = "app") -> list[tup
         """,
         (schema, schema),
     ).fetchall()
+
+
+def primary_keys(
+    conn: psycopg.Connection, tables: Iterable[str], schema: str = "app"
+) -> dict[str, tuple[str, str]]:
+    """table -> (primary-key constraint name, its column list) for the given tables."""
+    rows = conn.execute(
+        """
+        select c.conrelid::regclass::text, c.conname,
+               string_agg(a.attname, ', ' order by k.ord)
+        from pg_constraint c
+        cross join lateral unnest(c.conkey) with ordinality as k(attnum, ord)
+        join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.attnum
+        where c.contype = 'p' and c.connamespace = %s::regnamespace
+        group by 1, 2
+        """,
+        (schema,),
+    ).fetchall()
+    wanted = {f"{schema}.{t}": t for t in tables}
+    return {wanted[r[0]]: (r[1], r[2]) for r in rows if r[0] in wanted}
 
 
 def try_replica_role(conn: psycopg.Connection) -> bool:

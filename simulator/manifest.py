@@ -51,8 +51,15 @@ def write_manifest(path: Path, scale: Scale, seed: int, counties: list, summary:
         "poverty_line": {str(k): v for k, v in POVERTY_LINE.items()},
         "thresholds": THRESHOLDS,
         "counties": {
-            c.code: {**c.figures, "bbox": {"lat_min": c.bbox[0], "lat_max": c.bbox[1], "lon_min": c.bbox[2],
-                                           "lon_max": c.bbox[3]}}
+            c.code: {
+                **c.figures,
+                "bbox": {
+                    "lat_min": c.bbox[0],
+                    "lat_max": c.bbox[1],
+                    "lon_min": c.bbox[2],
+                    "lon_max": c.bbox[3],
+                },
+            }
             for c in counties
         },
         "reference": {

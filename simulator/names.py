@@ -12,11 +12,53 @@ _SURNAME_WEIGHTS = 1.0 / np.arange(1, len(SURNAMES) + 1) ** 0.9
 MALE_GIVEN = "伟强磊军勇杰涛明超刚平辉建国华志永春林海峰成东兵德贵富福祥庆山玉宝金龙亮文斌飞鹏"
 FEMALE_GIVEN = "芳娜敏静丽艳娟霞秀英华兰玲梅琴云莲桂凤红荣翠琳燕萍洁雪珍月香美淑惠凤娥"
 VILLAGE_STEMS = SURNAMES[:60] + "东西南北前后大小新老中高"
-VILLAGE_SUFFIXES = ("庄", "集", "楼", "寨", "湖", "店", "岗", "圩", "园", "郢", "桥", "营", "台", "口", "沟", "坊")
+VILLAGE_SUFFIXES = (
+    "庄",
+    "集",
+    "楼",
+    "寨",
+    "湖",
+    "店",
+    "岗",
+    "圩",
+    "园",
+    "郢",
+    "桥",
+    "营",
+    "台",
+    "口",
+    "沟",
+    "坊",
+)
 SPONSOR_UNITS = (
-    "县财政局", "县教育局", "县卫计委", "县农委", "县水务局", "县住建局", "县人社局", "县民政局", "县交通局", "县国土局",
-    "县扶贫局", "县公安局", "县法院", "县检察院", "县供电公司", "县农商银行", "县委组织部", "县委宣传部", "县发改委",
-    "县统计局", "县林业局", "县审计局", "县环保局", "县司法局", "县文广新局", "县商务局", "县市场监管局", "县科技局",
+    "县财政局",
+    "县教育局",
+    "县卫计委",
+    "县农委",
+    "县水务局",
+    "县住建局",
+    "县人社局",
+    "县民政局",
+    "县交通局",
+    "县国土局",
+    "县扶贫局",
+    "县公安局",
+    "县法院",
+    "县检察院",
+    "县供电公司",
+    "县农商银行",
+    "县委组织部",
+    "县委宣传部",
+    "县发改委",
+    "县统计局",
+    "县林业局",
+    "县审计局",
+    "县环保局",
+    "县司法局",
+    "县文广新局",
+    "县商务局",
+    "县市场监管局",
+    "县科技局",
 )
 
 
@@ -29,10 +71,16 @@ def given_names(rng: np.random.Generator, male: np.ndarray) -> np.ndarray:
     """One- or two-character given names, from the male or female pool."""
     n = len(male)
     pools = (np.array(list(FEMALE_GIVEN)), np.array(list(MALE_GIVEN)))
-    first = np.where(male, pools[1][rng.integers(len(MALE_GIVEN), size=n)],
-                     pools[0][rng.integers(len(FEMALE_GIVEN), size=n)])
-    second = np.where(male, pools[1][rng.integers(len(MALE_GIVEN), size=n)],
-                      pools[0][rng.integers(len(FEMALE_GIVEN), size=n)])
+    first = np.where(
+        male,
+        pools[1][rng.integers(len(MALE_GIVEN), size=n)],
+        pools[0][rng.integers(len(FEMALE_GIVEN), size=n)],
+    )
+    second = np.where(
+        male,
+        pools[1][rng.integers(len(MALE_GIVEN), size=n)],
+        pools[0][rng.integers(len(FEMALE_GIVEN), size=n)],
+    )
     two = rng.random(n) < 0.7
     return np.where(two, np.char.add(first, second), first)
 

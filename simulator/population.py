@@ -24,7 +24,20 @@ from simulator.scales import CountySpec
 
 ATTRIBUTES = np.array(["一般贫困户", "低保贫困户", "特困供养贫困户"])
 CAUSES = np.array(
-    ["因病", "因残", "因学", "因灾", "缺土地", "缺水", "缺技术", "缺劳力", "缺资金", "交通条件落后", "自身发展动力不足", "其他"]
+    [
+        "因病",
+        "因残",
+        "因学",
+        "因灾",
+        "缺土地",
+        "缺水",
+        "缺技术",
+        "缺劳力",
+        "缺资金",
+        "交通条件落后",
+        "自身发展动力不足",
+        "其他",
+    ]
 )
 CAUSE_P = np.array([0.50, 0.12, 0.05, 0.02, 0.01, 0.005, 0.08, 0.10, 0.06, 0.01, 0.03, 0.015])
 HEALTH = np.array(["健康", "长期慢性病", "患有大病", "残疾"])
@@ -34,8 +47,37 @@ SCHOOLING_ADULT = np.array(["文盲或半文盲", "小学", "初中", "高中", 
 POOR_SIZE_P = np.array([0.44, 0.34, 0.10, 0.07, 0.035, 0.012, 0.003])
 GREEN_SIZE_P = np.array([0.15, 0.32, 0.22, 0.18, 0.09, 0.04])
 DELETED_SHARE = 0.004  # households soft-deleted in 2017 (cleared out of the register: 清退)
-PHONE_PREFIXES = np.array([130, 131, 132, 133, 135, 136, 137, 138, 139, 150, 151, 152, 155, 156, 157, 158,
-                           159, 177, 180, 181, 182, 183, 185, 186, 187, 188, 189])
+PHONE_PREFIXES = np.array(
+    [
+        130,
+        131,
+        132,
+        133,
+        135,
+        136,
+        137,
+        138,
+        139,
+        150,
+        151,
+        152,
+        155,
+        156,
+        157,
+        158,
+        159,
+        177,
+        180,
+        181,
+        182,
+        183,
+        185,
+        186,
+        187,
+        188,
+        189,
+    ]
+)
 
 
 @dataclass
@@ -95,9 +137,11 @@ def _days(rng: np.random.Generator, start: np.ndarray, end: np.ndarray) -> np.nd
 
 def _year_start(year: np.ndarray | int) -> np.ndarray:
     year = np.asarray(year)
-    return (year.astype("datetime64[Y]").astype("datetime64[D]") - np.datetime64("1970-01-01")).astype(np.int64) \
-        if year.dtype.kind == "M" else ((year - 1970).astype("datetime64[Y]").astype("datetime64[D]")
-                                         .astype(np.int64))
+    return (
+        (year.astype("datetime64[Y]").astype("datetime64[D]") - np.datetime64("1970-01-01")).astype(np.int64)
+        if year.dtype.kind == "M"
+        else ((year - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64))
+    )
 
 
 def year_day(year: np.ndarray, month: int, day: int) -> np.ndarray:
@@ -153,9 +197,13 @@ def build_population(county: CountySpec, geo: Geography, seed: int) -> Populatio
     registration[deleted] = rng.choice([2014, 2015, 2016], size=int(deleted.sum()), p=[0.7, 0.15, 0.15])
     registration = np.minimum(registration, np.where(planned > 0, planned, 2020))
     reg_start = np.where(registration == 2014, year_day(registration, 4, 1), year_day(registration, 3, 1))
-    reg_end = np.where(registration == WORK_YEAR, year_day(registration, 6, 30), year_day(registration, 10, 31))
+    reg_end = np.where(
+        registration == WORK_YEAR, year_day(registration, 6, 30), year_day(registration, 10, 31)
+    )
     registered_on = _days(rng, reg_start, reg_end)
-    deleted_on = np.where(deleted, _days(rng, np.full(n, day_number(AS_OF) - 300), np.full(n, day_number(AS_OF) - 5)), -1)
+    deleted_on = np.where(
+        deleted, _days(rng, np.full(n, day_number(AS_OF) - 300), np.full(n, day_number(AS_OF) - 5)), -1
+    )
 
     # -- attribute and causes ----------------------------------------------------------------------------
     single = size == 1
@@ -186,8 +234,12 @@ def build_population(county: CountySpec, geo: Geography, seed: int) -> Populatio
     town_names = geo.villages["town_name"].to_numpy()[village_of]
     village_names = geo.villages["village_name"].to_numpy()[village_of]
     address = np.char.add(
-        np.char.add(np.char.add(np.char.add(county.name + town_names, village_names),
-                                rng.integers(1, 13, n).astype(str)), "组"),
+        np.char.add(
+            np.char.add(
+                np.char.add(county.name + town_names, village_names), rng.integers(1, 13, n).astype(str)
+            ),
+            "组",
+        ),
         np.char.add(rng.integers(1, 81, n).astype(str), "号"),
     )
 
@@ -325,7 +377,9 @@ def _members(
     working = (years >= 16) & (years < 65)
     bad = np.isin(health, [2, 3])
     labour[working & (health == 0)] = np.where(r < 0.08, 1, 0)[working & (health == 0)]
-    labour[working & (health == 0) & (years >= 60)] = np.where(r < 0.5, 2, 0)[working & (health == 0) & (years >= 60)]
+    labour[working & (health == 0) & (years >= 60)] = np.where(r < 0.5, 2, 0)[
+        working & (health == 0) & (years >= 60)
+    ]
     labour[working & (health == 1)] = np.where(r < 0.6, 2, 0)[working & (health == 1)]
     labour[working & bad] = np.where(r < 0.6, 3, 2)[working & bad]
     labour[years < 16] = 4
@@ -353,7 +407,9 @@ def _members(
     has_phone = np.where(is_head, rng.random(n) < 0.95, (years >= 18) & (years < 70) & (rng.random(n) < 0.4))
     idx = np.arange(n, dtype=np.int64)
     body = (idx * 7_919_993 + int(rng.integers(10**8))) % 10**8
-    phone = np.char.add(PHONE_PREFIXES[idx % len(PHONE_PREFIXES)].astype(str), np.char.zfill(body.astype(str), 8))
+    phone = np.char.add(
+        PHONE_PREFIXES[idx % len(PHONE_PREFIXES)].astype(str), np.char.zfill(body.astype(str), 8)
+    )
 
     # -- soft deletes: members of deleted households; healthy non-heads of green households moved away ----
     deleted_on = households["deleted_on"].fill_null(-1).to_numpy()

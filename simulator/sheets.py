@@ -36,7 +36,11 @@ DRESS_RATE = 0.15
 EXCEL_EPOCH = date(1899, 12, 30)
 FILE_TIME = datetime(2017, 11, 30, 9, 0, 0)
 STATUS_CN = {"red": "未脱贫", "yellow": "帮扶中", "green": "已脱贫"}
-KIND_TITLE = {"exit_plan": "年度脱贫计划表", "income_verification": "收入核实表", "household_register": "贫困户花名册"}
+KIND_TITLE = {
+    "exit_plan": "年度脱贫计划表",
+    "income_verification": "收入核实表",
+    "household_register": "贫困户花名册",
+}
 # Header variants villages use (all of them known to the ingestion's mappings).
 HEADERS = {
     "year": ["年度", "年份"],
@@ -64,15 +68,47 @@ HEADERS = {
     "phone": ["联系电话", "联系方式"],
 }
 COLUMNS = {
-    "exit_plan": ["year", "town_code", "town_name", "village_code", "village_name", "planned_households",
-                  "planned_persons"],
-    "income_verification": ["year", "village_code", "household_id", "head_name", "head_id_number",
-                            "household_size", "wage_income", "operating_income", "operating_cost",
-                            "transfer_income", "property_income", "per_capita_net_income", "verified_on"],
-    "household_register": ["village_code", "household_id", "head_name", "head_id_number", "household_size",
-                           "attribute", "main_cause", "status_label", "registered_on", "phone"],
+    "exit_plan": [
+        "year",
+        "town_code",
+        "town_name",
+        "village_code",
+        "village_name",
+        "planned_households",
+        "planned_persons",
+    ],
+    "income_verification": [
+        "year",
+        "village_code",
+        "household_id",
+        "head_name",
+        "head_id_number",
+        "household_size",
+        "wage_income",
+        "operating_income",
+        "operating_cost",
+        "transfer_income",
+        "property_income",
+        "per_capita_net_income",
+        "verified_on",
+    ],
+    "household_register": [
+        "village_code",
+        "household_id",
+        "head_name",
+        "head_id_number",
+        "household_size",
+        "attribute",
+        "main_cause",
+        "status_label",
+        "registered_on",
+        "phone",
+    ],
 }
-OPTIONAL = {"income_verification": ["verified_on", "property_income"], "household_register": ["phone", "registered_on"]}
+OPTIONAL = {
+    "income_verification": ["verified_on", "property_income"],
+    "household_register": ["phone", "registered_on"],
+}
 
 
 def _full_width(text: str) -> str:
@@ -116,19 +152,34 @@ def write_spreadsheets(
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = stream(seed, "sheets")
     with psycopg.connect(dsn) as conn:
-        towns = _query(conn, "select region_code, region_name from app.regions where region_level = 'town'"
-                             " order by region_code")
-        villages = _query(conn, "select region_code, region_name, parent_code from app.regions"
-                                " where region_level = 'village' order by region_code")
-        plan = {r[0]: (r[1], r[2]) for r in _query(conn, """
+        towns = _query(
+            conn,
+            "select region_code, region_name from app.regions where region_level = 'town'"
+            " order by region_code",
+        )
+        villages = _query(
+            conn,
+            "select region_code, region_name, parent_code from app.regions"
+            " where region_level = 'village' order by region_code",
+        )
+        plan = {
+            r[0]: (r[1], r[2])
+            for r in _query(
+                conn,
+                """
             select h.village_code, count(*), coalesce(sum(m.members), 0)
             from app.households h
             left join (select household_id, count(*) as members from app.persons where deleted_at is null
                        group by household_id) m on m.household_id = h.household_id
             where h.deleted_at is null and h.planned_exit_year = %s
               and (h.status_label <> 'green' or h.actual_exit_year = %s)
-            group by h.village_code""", (year, year))}
-        households = _query(conn, """
+            group by h.village_code""",
+                (year, year),
+            )
+        }
+        households = _query(
+            conn,
+            """
             select h.village_code, h.household_id, h.head_name, p.id_number, p.phone,
                    (select count(*) from app.persons q where q.household_id = h.household_id
                     and q.deleted_at is null) as size,
@@ -141,7 +192,9 @@ def write_spreadsheets(
                                order by p.person_id limit 1) p on true
             left join app.incomes i on i.household_id = h.household_id and i.year = %s and i.deleted_at is null
             where h.deleted_at is null
-            order by h.village_code, h.household_id""", (year,))
+            order by h.village_code, h.household_id""",
+            (year,),
+        )
     by_village: dict[str, list[tuple]] = {}
     for row in households:
         by_village.setdefault(row[0], []).append(row)
@@ -159,25 +212,75 @@ def write_spreadsheets(
         rows = by_village.get(v_code, [])
         if not rows:
             continue
-        inc = _File("income_verification", v_code, year, f"{KIND_TITLE['income_verification']}_{v_code}_{year}")
+        inc = _File(
+            "income_verification", v_code, year, f"{KIND_TITLE['income_verification']}_{v_code}_{year}"
+        )
         reg = _File("household_register", v_code, year, f"{KIND_TITLE['household_register']}_{v_code}_{year}")
         for r in rows:
-            (_, hid, head, id_no, phone, size, attribute, cause, status, created,
-             wage, operating, cost, transfer, prop, per_capita, verified) = r
+            (
+                _,
+                hid,
+                head,
+                id_no,
+                phone,
+                size,
+                attribute,
+                cause,
+                status,
+                created,
+                wage,
+                operating,
+                cost,
+                transfer,
+                prop,
+                per_capita,
+                verified,
+            ) = r
             if wage is not None and id_no is not None and size:
-                inc.rows.append([year, v_code, str(hid), head, id_no, int(size), float(wage), float(operating),
-                                 float(cost), float(transfer), float(prop), float(per_capita), verified])
+                inc.rows.append(
+                    [
+                        year,
+                        v_code,
+                        str(hid),
+                        head,
+                        id_no,
+                        int(size),
+                        float(wage),
+                        float(operating),
+                        float(cost),
+                        float(transfer),
+                        float(prop),
+                        float(per_capita),
+                        verified,
+                    ]
+                )
             if id_no is not None and size:
-                reg.rows.append([v_code, str(hid), head, id_no, int(size), attribute, cause, STATUS_CN[status],
-                                 created.astimezone(TZ).date(), phone])
+                reg.rows.append(
+                    [
+                        v_code,
+                        str(hid),
+                        head,
+                        id_no,
+                        int(size),
+                        attribute,
+                        cause,
+                        STATUS_CN[status],
+                        created.astimezone(TZ).date(),
+                        phone,
+                    ]
+                )
         files += [f for f in (inc, reg) if f.rows]
 
     results: dict[str, dict] = {}
     paths: list[Path] = []
     broken_done = renamed_done = False
     for number, f in enumerate(files, start=1):
-        entry = _compose_and_write(f, out_dir, rng, rename_required=not renamed_done and f.kind == "income_verification"
-                                   and rng.random() < 0.05)
+        entry = _compose_and_write(
+            f,
+            out_dir,
+            rng,
+            rename_required=not renamed_done and f.kind == "income_verification" and rng.random() < 0.05,
+        )
         renamed_done |= entry.get("required_column_renamed", False)
         results[Path(entry["path"]).name] = entry
         paths.append(Path(entry["path"]))
@@ -200,9 +303,18 @@ def write_spreadsheets(
         broken = out_dir / f"{last.name}_补报.xlsx"
         data = good.read_bytes() if good.exists() else (out_dir / f"{last.name}.csv").read_bytes()
         broken.write_bytes(data[: len(data) // 2])
-        results[broken.name] = {"path": str(broken), "kind": last.kind, "area_code": last.area, "period": last.period,
-                                "unreadable": True, "format": "xlsx", "rows_written": 0, "should_reject": 0, "bad_rows": [],
-                                "mess": ["the transfer broke off: the workbook is cut in half"]}
+        results[broken.name] = {
+            "path": str(broken),
+            "kind": last.kind,
+            "area_code": last.area,
+            "period": last.period,
+            "unreadable": True,
+            "format": "xlsx",
+            "rows_written": 0,
+            "should_reject": 0,
+            "bad_rows": [],
+            "mess": ["the transfer broke off: the workbook is cut in half"],
+        }
         paths.append(broken)
     manifest = {
         "seed": seed,
@@ -218,12 +330,15 @@ def write_spreadsheets(
     }
     if manifest_path is not None:
         Path(manifest_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(manifest_path).write_text(json.dumps(manifest, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        Path(manifest_path).write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
+        )
     return manifest
 
 
-def _compose_and_write(f: _File, out_dir: Path, rng: np.random.Generator, clean: bool = False,
-                       rename_required: bool = False) -> dict:
+def _compose_and_write(
+    f: _File, out_dir: Path, rng: np.random.Generator, clean: bool = False, rename_required: bool = False
+) -> dict:
     columns = COLUMNS[f.kind]
     header = [HEADERS[c][int(rng.integers(len(HEADERS[c])))] for c in columns]
     dropped: str | None = None
@@ -259,8 +374,8 @@ def _compose_and_write(f: _File, out_dir: Path, rng: np.random.Generator, clean:
             bad.append((len(data_rows) - 1, "duplicate_key"))
     if dropped:
         k = columns.index(dropped)
-        header = header[:k] + header[k + 1:]
-        data_rows = [None if r is None else r[:k] + r[k + 1:] for r in data_rows]
+        header = header[:k] + header[k + 1 :]
+        data_rows = [None if r is None else r[:k] + r[k + 1 :] for r in data_rows]
     if rename_required:
         bad = [(i, "missing_column") for i, r in enumerate(data_rows) if r is not None]
 
@@ -302,7 +417,9 @@ def _title(f: _File) -> str:
     return f"{f.area} {f.period}年{KIND_TITLE[f.kind]}"
 
 
-def _dress(kind: str, columns: list[str], row: list, rng: np.random.Generator, is_csv: bool, clean: bool) -> list:
+def _dress(
+    kind: str, columns: list[str], row: list, rng: np.random.Generator, is_csv: bool, clean: bool
+) -> list:
     """The row's cells as a village writes them: harmless variations of the same values."""
     out: list = []
     for column, value in zip(columns, row, strict=True):
@@ -335,7 +452,11 @@ def _dress(kind: str, columns: list[str], row: list, rng: np.random.Generator, i
                 out.append(value if not is_csv else text)
         elif isinstance(value, int):
             if dress and column in ("household_size", "year", "planned_persons"):
-                out.append(_full_width(str(value)) if rng.random() < 0.5 else f"{value}{'人' if column != 'year' else '年'}")
+                out.append(
+                    _full_width(str(value))
+                    if rng.random() < 0.5
+                    else f"{value}{'人' if column != 'year' else '年'}"
+                )
             else:
                 out.append(value if not is_csv else str(value))
         else:
@@ -347,10 +468,22 @@ def _spoil(kind: str, columns: list[str], values: list, row: list, rng: np.rando
     """Spoil one cell so the row must be rejected; return the rule it breaks."""
     choices = {
         "exit_plan": ["not_an_integer", "bad_village"],
-        "income_verification": ["bad_id_check_digit", "not_a_number", "negative_number", "not_a_date",
-                                "missing_value", "out_of_range", "unknown_village_code"],
-        "household_register": ["bad_id_check_digit", "missing_value", "out_of_range", "not_a_date",
-                               "unknown_village_code"],
+        "income_verification": [
+            "bad_id_check_digit",
+            "not_a_number",
+            "negative_number",
+            "not_a_date",
+            "missing_value",
+            "out_of_range",
+            "unknown_village_code",
+        ],
+        "household_register": [
+            "bad_id_check_digit",
+            "missing_value",
+            "out_of_range",
+            "not_a_date",
+            "unknown_village_code",
+        ],
     }[kind]
     rule = choices[int(rng.integers(len(choices)))]
     at = columns.index
@@ -378,8 +511,9 @@ def _spoil(kind: str, columns: list[str], values: list, row: list, rng: np.rando
     return rule
 
 
-def _write_xlsx(path: Path, sheet: str, header: list[str], rows: list[list | None], title: str | None,
-                title_rows: int) -> None:
+def _write_xlsx(
+    path: Path, sheet: str, header: list[str], rows: list[list | None], title: str | None, title_rows: int
+) -> None:
     workbook = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
     # A fixed creation time (xlsxwriter would stamp the wall clock): the same seed gives the same bytes.
     workbook.set_properties({"created": FILE_TIME, "author": "扶贫办"})
@@ -410,4 +544,3 @@ def _write_csv(path: Path, rows: list[list | None], encoding: str) -> None:
     for row in rows:
         writer.writerow([] if row is None else ["" if v is None else v for v in row])
     path.write_bytes(buffer.getvalue().encode(encoding))
-

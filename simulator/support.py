@@ -85,7 +85,9 @@ def build_support(county: CountySpec, geo: Geography, households: pl.DataFrame, 
     local = np.arange(n_village_cadres) - np.repeat(first_cadre, cadres_in_village)
     has_over_c = (overload[cadre_village] > 0).astype(np.int64)
     rank = local - has_over_c  # -1 for the overloaded cadre, 0.. for the regular ones
-    role = np.select([rank == 0, (rank == 1) | (rank == 2)], ["驻村工作队队长", "驻村工作队队员"], "帮扶责任人")
+    role = np.select(
+        [rank == 0, (rank == 1) | (rank == 2)], ["驻村工作队队长", "驻村工作队队员"], "帮扶责任人"
+    )
     is_over = rank == -1
     village_codes = geo.villages["village_code"].to_numpy()
     town_codes = geo.villages["town_code"].to_numpy()
@@ -99,8 +101,11 @@ def build_support(county: CountySpec, geo: Geography, households: pl.DataFrame, 
         np.where(
             u < 0.55,
             np.array(SPONSOR_UNITS)[rng.integers(len(SPONSOR_UNITS), size=n_village_cadres)],
-            np.where(u < 0.85, np.char.add(town_names[cadre_village], "人民政府"),
-                     np.char.add(village_names[cadre_village], "村委会")),
+            np.where(
+                u < 0.85,
+                np.char.add(town_names[cadre_village], "人民政府"),
+                np.char.add(village_names[cadre_village], "村委会"),
+            ),
         ),
     )
     towns = geo.towns
@@ -113,14 +118,25 @@ def build_support(county: CountySpec, geo: Geography, households: pl.DataFrame, 
     body = (np.arange(n_cadres, dtype=np.int64) * 3_571_429 + int(rng.integers(10**8))) % 10**8
     phones = np.char.add("139", np.char.zfill(body.astype(str), 8))
     team_id = code * 1_000 + np.arange(1, n_villages + 1)
-    all_town = np.concatenate([town_codes[cadre_village], np.repeat(towns["town_code"].to_numpy(), 2),
-                               np.repeat(towns["town_code"].to_numpy()[:1], 2)])
+    all_town = np.concatenate(
+        [
+            town_codes[cadre_village],
+            np.repeat(towns["town_code"].to_numpy(), 2),
+            np.repeat(towns["town_code"].to_numpy()[:1], 2),
+        ]
+    )
     all_village = np.concatenate([village_codes[cadre_village], np.full(town_officers + 2, "")])
     all_role = np.concatenate([role, np.full(town_officers, "乡镇扶贫专干"), np.full(2, "县扶贫局")])
-    all_unit = np.concatenate([work_unit, np.char.add(np.repeat(towns["town_name"].to_numpy(), 2), "人民政府"),
-                               np.full(2, "县扶贫开发局")])
-    all_team = np.concatenate([np.where(rank.__ge__(0) & (rank <= 2), team_id[cadre_village], -1),
-                               np.full(town_officers + 2, -1)])
+    all_unit = np.concatenate(
+        [
+            work_unit,
+            np.char.add(np.repeat(towns["town_name"].to_numpy(), 2), "人民政府"),
+            np.full(2, "县扶贫开发局"),
+        ]
+    )
+    all_team = np.concatenate(
+        [np.where(rank.__ge__(0) & (rank <= 2), team_id[cadre_village], -1), np.full(town_officers + 2, -1)]
+    )
     created_day = day_number(AS_OF) - 1100 + rng.integers(0, 400, n_cadres)
     cadres = pl.DataFrame(
         {
@@ -157,8 +173,10 @@ def build_support(county: CountySpec, geo: Geography, households: pl.DataFrame, 
     start = registered + rng.integers(15, 121, h)
     current = np.flatnonzero(eligible)
     switch = np.zeros(h, dtype=bool)
-    switch[current] = (rng.random(len(current)) < 0.10) & (regular[village[current]] >= 2) & ~(
-        (overload[village[current]] > 0) & (cadre_of[current] == first_cadre[village[current]])
+    switch[current] = (
+        (rng.random(len(current)) < 0.10)
+        & (regular[village[current]] >= 2)
+        & ~((overload[village[current]] > 0) & (cadre_of[current] == first_cadre[village[current]]))
     )
     low = np.maximum(start + 30, as_of - 330)
     high = as_of - 20

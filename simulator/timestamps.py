@@ -7,7 +7,9 @@ import numpy as np
 from simulator.calendar import US_PER_HOUR, US_PER_MINUTE, local_midnight_us
 
 
-def office_time(rng: np.random.Generator, day: np.ndarray, start_hour: float = 8.5, end_hour: float = 17.5) -> np.ndarray:
+def office_time(
+    rng: np.random.Generator, day: np.ndarray, start_hour: float = 8.5, end_hour: float = 17.5
+) -> np.ndarray:
     """A time of the working day on each day (local time), to the second."""
     span = (end_hour - start_hour) * US_PER_HOUR
     offset = start_hour * US_PER_HOUR + np.floor(rng.random(len(day)) * span / 1e6) * 1e6

@@ -95,9 +95,13 @@ def build_workflow(
     done = (completed < end_of_window) & ~rejected
     accepted_at = raised + (rng.uniform(2, 72, n) * US_PER_HOUR).astype(np.int64) // 1_000_000 * 1_000_000
     started = accepted_at < end_of_window
-    status = np.where(rejected, "rejected", np.where(done, "completed", np.where(started, "in_progress", "pending")))
+    status = np.where(
+        rejected, "rejected", np.where(done, "completed", np.where(started, "in_progress", "pending"))
+    )
     rejected_at = np.minimum(accepted_at, end_of_window - 1_000_000)
-    updated = np.where(done, completed, np.where(rejected, rejected_at, np.where(started, accepted_at, raised)))
+    updated = np.where(
+        done, completed, np.where(rejected, rejected_at, np.where(started, accepted_at, raised))
+    )
     demands = pl.DataFrame(
         {
             "household_id": ids[hh],
@@ -123,17 +127,30 @@ def build_workflow(
     has_helper = assignee > 0
     d_town = towns[d_hh]
     issuer = _pick_officer(rng, officers, d_town)
-    issued = d_raised + (rng.uniform(3, 48, len(d_hh)) * US_PER_HOUR).astype(np.int64) // 1_000_000 * 1_000_000
+    issued = (
+        d_raised + (rng.uniform(3, 48, len(d_hh)) * US_PER_HOUR).astype(np.int64) // 1_000_000 * 1_000_000
+    )
     d_status = demands["status"].to_numpy()
     d_done = demands["completed_at"].fill_null(0).to_numpy()
     keep = has_helper & (issued < end_of_window)
     t_status = np.where(
-        d_status == "rejected", "cancelled",
-        np.where(d_status == "completed", "completed", np.where(rng.random(len(d_hh)) < 0.7, "in_progress", "pending")),
+        d_status == "rejected",
+        "cancelled",
+        np.where(
+            d_status == "completed",
+            "completed",
+            np.where(rng.random(len(d_hh)) < 0.7, "in_progress", "pending"),
+        ),
     )
-    t_done = np.where(d_status == "completed", np.maximum(d_done - (rng.uniform(0, 24, len(d_hh)) * US_PER_HOUR).astype(np.int64) // 1_000_000 * 1_000_000, issued + 60_000_000), 0)
+    t_done = np.where(
+        d_status == "completed",
+        np.maximum(
+            d_done - (rng.uniform(0, 24, len(d_hh)) * US_PER_HOUR).astype(np.int64) // 1_000_000 * 1_000_000,
+            issued + 60_000_000,
+        ),
+        0,
+    )
     due_day = (issued + 8 * US_PER_HOUR) // US_PER_DAY + demands["allowed"].to_numpy()
-    t_updated = np.where(t_done > 0, t_done, np.where(t_status == "cancelled", np.minimum(issued + 3 * US_PER_HOUR, end_of_window - 1_000_000), issued))
     frames = [
         pl.DataFrame(
             {
@@ -182,7 +199,6 @@ def build_workflow(
     ).with_columns(
         updated_at=pl.coalesce(pl.col("completed_at"), pl.col("issued_at")),
     )
-    del t_updated
     return Workflow(demands.drop("household_index", "allowed"), tasks)
 
 
