@@ -11,15 +11,19 @@ from fupin.duck import connect
 from ingestion.postgres import SchemaDrift, SourceUnavailable, extract_postgres
 
 
+def _fresh_database(postgres, name: str) -> str:
+    """An empty database of that name on the session's server; returns its DSN."""
+    server = postgres.dsn.rsplit("/", 1)[0]
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f"drop database if exists {name}")
+        conn.execute(f"create database {name}")
+    return f"{server}/{name}"
+
+
 @pytest.fixture()
 def source(postgres):
     """A throwaway database on the session's server with a small ``app`` schema."""
-    name = "extract_test"
-    admin = postgres.dsn.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"drop database if exists {name}")
-        conn.execute(f"create database {name}")
-    dsn = postgres.dsn.rsplit("/", 1)[0] + f"/{name}"
+    dsn = _fresh_database(postgres, "extract_test")
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(
             """
@@ -146,12 +150,7 @@ def county_db(postgres):
     """A generated XS county in its own database on the session's server."""
     from simulator.generate import generate
 
-    name = "advance_test"
-    admin = postgres.dsn.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"drop database if exists {name}")
-        conn.execute(f"create database {name}")
-    dsn = postgres.dsn.rsplit("/", 1)[0] + f"/{name}"
+    dsn = _fresh_database(postgres, "advance_test")
     generate(dsn, scale="XS", seed=11)
     return dsn
 
