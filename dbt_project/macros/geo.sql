@@ -1,0 +1,13 @@
+{#- Great-circle distance in metres between two WGS 84 points (haversine, mean Earth radius 6371008.8 m). -#}
+{% macro haversine_m(lat1, lon1, lat2, lon2) -%}
+    2 * 6371008.8 * asin(sqrt(
+        pow(sin(radians({{ lat2 }} - {{ lat1 }}) / 2), 2)
+        + cos(radians({{ lat1 }})) * cos(radians({{ lat2 }}))
+        * pow(sin(radians({{ lon2 }} - {{ lon1 }}) / 2), 2)
+    ))
+{%- endmacro %}
+
+{#- The calendar day of a timestamp in the county's local time (Beijing time unless var local_time_zone). -#}
+{% macro local_date(column) -%}
+    cast(timezone('{{ var("local_time_zone", "Asia/Shanghai") }}', {{ column }}) as date)
+{%- endmacro %}
