@@ -11,6 +11,7 @@ renamed as (
     select
         person_id,
         household_id,
+        name as person_name,
         {{ pii_hash('id_number') }} as id_number_hash,
         {{ pii_mask('id_number') }} as id_number_masked,
         {{ pii_hash('phone') }} as phone_hash,
@@ -18,6 +19,9 @@ renamed as (
         relation_to_head,
         sex,
         birth_date,
+        schooling,
+        health,
+        labour_ability,
         created_at,
         updated_at,
         deleted_at,

@@ -16,7 +16,9 @@ renamed as (
         lat as region_lat,
         lon as region_lon,
         created_at,
-        updated_at
+        updated_at,
+        deleted_at,
+        deleted_at is not null as is_deleted
 
     from source
 

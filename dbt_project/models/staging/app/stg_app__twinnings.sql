@@ -1,0 +1,26 @@
+with
+
+source as (
+
+    select * from {{ source('app', 'twinnings') }}
+
+),
+
+renamed as (
+
+    select
+        twinning_id,
+        cadre_id,
+        household_id,
+        start_date,
+        end_date,
+        created_at,
+        updated_at,
+        deleted_at,
+        deleted_at is not null as is_deleted
+
+    from source
+
+)
+
+select * from renamed
