@@ -73,9 +73,11 @@ def load_sheets(batch_id: Annotated[str | None, typer.Option()] = None) -> None:
 
 
 @app.command()
-def transform() -> None:
-    """Build the dbt models (staging and marts) and run their tests."""
-    _print(pipeline.transform(get_settings()))
+def transform(
+    full_refresh: Annotated[bool, typer.Option(help="Rebuild incremental models whole.")] = False,
+) -> None:
+    """Build the dbt models (staging, core and marts) and run their tests."""
+    _print(pipeline.transform(get_settings(), full_refresh=full_refresh))
 
 
 @app.command()
@@ -91,9 +93,78 @@ def check(run_id: Annotated[str | None, typer.Option()] = None) -> None:
 
 
 @app.command()
-def publish() -> None:
-    """Publish the checked build warehouse for readers (atomic swap)."""
+def publish(
+    rollback: Annotated[
+        bool, typer.Option(help="Put the previously published warehouse back (the two swap places).")
+    ] = False,
+) -> None:
+    """Publish the checked build warehouse for readers (atomic swap), or roll back to the previous one."""
+    if rollback:
+        from fupin.publish import roll_back
+
+        pub = roll_back(get_settings())
+        _print({"published": str(pub.path), "version": pub.version, "previous": str(pub.previous)})
+        return
     _print(pipeline.publish(get_settings()))
+
+
+@app.command()
+def backfill(
+    start: Annotated[str, typer.Option(help="First county day, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option(help="Last county day, YYYY-MM-DD (included).")],
+    publish_each: Annotated[bool, typer.Option(help="Check and publish after every day.")] = False,
+) -> None:
+    """Run the daily steps for each day of a past range, oldest first; publish after the last day.
+
+    The same functions as the DAG's tasks, one data interval at a time: each day extracts only its own rows.
+    """
+    from datetime import date
+
+    summary = pipeline.backfill(
+        get_settings(),
+        date.fromisoformat(start),
+        date.fromisoformat(end),
+        publish_each=publish_each,
+        progress=lambda day: console.print(
+            f"{day['day']}: {day['rows_extracted']} rows extracted, dbt {day['dbt']}, {day['seconds']}s"
+        ),
+    )
+    summary["summary"].pop("rows_per_table", None)
+    _print(summary)
+
+
+airflow_app = typer.Typer(no_args_is_help=True, help="Local Airflow: API server with the UI, scheduler.")
+app.add_typer(airflow_app, name="airflow")
+
+
+@airflow_app.command("start")
+def airflow_start(port: Annotated[int, typer.Option(help="Port of the UI and API.")] = 8080) -> None:
+    """Start the API server (UI), scheduler and DAG processor in the background; print the URL and login."""
+    from fupin import airflow_env
+
+    af = airflow_env.start(get_settings(), port=port)
+    user, password = af.credentials()
+    console.print(f"Airflow UI: [bold]{af.url}[/]  login: [bold]{user}[/] / [bold]{password}[/]")
+
+
+@airflow_app.command("stop")
+def airflow_stop() -> None:
+    """Stop the Airflow services started by `fupin airflow start`."""
+    from fupin import airflow_env
+
+    stopped = airflow_env.stop(get_settings())
+    console.print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+
+
+@airflow_app.command("status")
+def airflow_status() -> None:
+    from fupin import airflow_env
+
+    settings = get_settings()
+    pids = airflow_env.running_pids(settings)
+    port = airflow_env._port(settings, None)
+    health = airflow_env.health(f"http://127.0.0.1:{port}")
+    _print({"running": pids, "url": f"http://127.0.0.1:{port}", "health": health})
 
 
 @app.command()
