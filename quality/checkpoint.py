@@ -318,7 +318,7 @@ def _validate_suite(context, suite: str, outcomes: list[CheckOutcome]) -> None:
         batch_definition = asset.get_batch_definition("per_village")
     except (LookupError, KeyError):
         batch_definition = asset.add_batch_definition_whole_dataframe("per_village")
-    expectation_suite = gx.ExpectationSuite(name=f"quality_{suite}")
+    expectation_suite = gx.ExpectationSuite(name=suite)
     for o in validated:
         expectation_suite.add_expectation(
             gxe.ExpectColumnValuesToBeBetween(
@@ -331,11 +331,11 @@ def _validate_suite(context, suite: str, outcomes: list[CheckOutcome]) -> None:
         )
     expectation_suite = context.suites.add_or_update(expectation_suite)
     validation = context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name=f"quality_{suite}", data=batch_definition, suite=expectation_suite)
+        gx.ValidationDefinition(name=suite, data=batch_definition, suite=expectation_suite)
     )
     checkpoint = context.checkpoints.add_or_update(
         gx.Checkpoint(
-            name=f"quality_{suite}",
+            name=suite,
             validation_definitions=[validation],
             actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
             result_format={"result_format": "SUMMARY", "unexpected_index_column_names": ["village_code"]},

@@ -191,6 +191,21 @@ def _unique(name, suite, table, key, village_sql="null", where="true"):
     )
 
 
+def _not_empty(table: str) -> Check:
+    return Check(
+        f"{table}_not_empty",
+        "raw_load",
+        BLOCKING,
+        "completeness",
+        f"raw.{table} holds live rows",
+        f"""
+        select '{table}' as key, null as village_code,
+               exists (select 1 from raw.{table} where deleted_at is null) as ok
+        """,
+        requires=(f"raw.{table}",),
+    )
+
+
 def checks() -> list[Check]:
     raw_tables_values = ", ".join(f"('{t}')" for t in RAW_TABLES)
     id_format = "regexp_full_match(id_number, '[0-9]{17}[0-9X]')"
@@ -198,7 +213,7 @@ def checks() -> list[Check]:
         # -- the load as a whole -------------------------------------------------------------------------
         Check(
             "raw_tables_present",
-            "load",
+            "raw_load",
             BLOCKING,
             "completeness",
             "every table of the operational database landed in raw",
@@ -209,25 +224,10 @@ def checks() -> list[Check]:
             from (values {raw_tables_values}) as t(table_name)
             """,
         ),
-        Check(
-            "raw_tables_not_empty",
-            "load",
-            BLOCKING,
-            "completeness",
-            "regions, households and persons hold live rows",
-            """
-            select 'regions' as key, null as village_code,
-                   exists (select 1 from raw.regions where deleted_at is null) as ok
-            union all
-            select 'households', null, exists (select 1 from raw.households where deleted_at is null)
-            union all
-            select 'persons', null, exists (select 1 from raw.persons where deleted_at is null)
-            """,
-            requires=("raw.regions", "raw.households", "raw.persons"),
-        ),
+        *(_not_empty(t) for t in ("regions", "households", "persons")),
         Check(
             "raw_volume_kept",
-            "load",
+            "raw_load",
             BLOCKING,
             "completeness",
             f"no raw table holds fewer than {VOLUME_MIN_RATIO:.0%} of the rows of the published warehouse",
@@ -238,7 +238,7 @@ def checks() -> list[Check]:
         ),
         Check(
             "source_extracted_recently",
-            "freshness",
+            "raw_freshness",
             WARNING,
             "timeliness",
             f"every raw table was refreshed by the extract within {EXTRACT_MAX_AGE_HOURS} hours",
@@ -252,7 +252,7 @@ def checks() -> list[Check]:
         ),
         Check(
             "sheet_source_recent",
-            "freshness",
+            "raw_freshness",
             WARNING,
             "timeliness",
             f"each kind of spreadsheet had a file loaded within {SHEET_MAX_AGE_DAYS} days",
@@ -266,10 +266,10 @@ def checks() -> list[Check]:
             requires=("meta.sheet_files",),
         ),
         # -- persons -------------------------------------------------------------------------------------
-        _unique("person_id_unique", "persons", "raw.persons", "person_id"),
+        _unique("person_id_unique", "raw_persons", "raw.persons", "person_id"),
         _ri(
             "person_household_exists",
-            "persons",
+            "raw_persons",
             "raw.persons",
             "person_id",
             "household_id",
@@ -279,7 +279,7 @@ def checks() -> list[Check]:
         ),
         Check(
             "id_number_length",
-            "persons",
+            "raw_persons",
             WARNING,
             "validity",
             "an ID number has 18 characters: 17 digits and a digit or X",
@@ -292,7 +292,7 @@ def checks() -> list[Check]:
         ),
         Check(
             "invalid_id_check_digit",
-            "persons",
+            "raw_persons",
             WARNING,
             "validity",
             "the ID number's check character is the GB 11643 one (of those well formed)",
@@ -306,7 +306,7 @@ def checks() -> list[Check]:
         ),
         Check(
             "id_birth_date_matches",
-            "persons",
+            "raw_persons",
             WARNING,
             "consistency",
             "the birth date inside the ID number is the recorded birth date",
@@ -320,7 +320,7 @@ def checks() -> list[Check]:
         ),
         Check(
             "person_in_two_households",
-            "persons",
+            "raw_persons",
             WARNING,
             "consistency",
             "one ID number is a member of one live household only (key: the ID number's hash)",
@@ -336,7 +336,7 @@ def checks() -> list[Check]:
         ),
         Check(
             "person_key_fields_present",
-            "persons",
+            "raw_persons",
             WARNING,
             "completeness",
             "name, ID number, sex, birth date and relation to the head are filled",
@@ -350,7 +350,7 @@ def checks() -> list[Check]:
         ),
         Check(
             "labour_ability_present_16_65",
-            "persons",
+            "raw_persons",
             WARNING,
             "completeness",
             "labour ability is filled for people aged 16 to 65",
@@ -362,7 +362,7 @@ def checks() -> list[Check]:
         ),
         Check(
             "schooling_present_6_23",
-            "persons",
+            "raw_persons",
             WARNING,
             "completeness",
             "schooling is filled for people aged 6 to 23",
@@ -374,7 +374,7 @@ def checks() -> list[Check]:
         ),
         Check(
             "labour_ability_matches_age",
-            "persons",
+            "raw_persons",
             WARNING,
             "consistency",
             "under 16: 无劳动力; 16 to 64: not 无劳动力; 65 and over: not 普通/技能劳动力",
@@ -392,7 +392,7 @@ def checks() -> list[Check]:
         ),
         Check(
             "birth_date_not_future",
-            "persons",
+            "raw_persons",
             WARNING,
             "validity",
             "no birth date after the data's as-of day",
@@ -404,10 +404,10 @@ def checks() -> list[Check]:
             requires=("raw.persons",),
         ),
         # -- households ----------------------------------------------------------------------------------
-        _unique("household_id_unique", "households", "raw.households", "household_id", "village_code"),
+        _unique("household_id_unique", "raw_households", "raw.households", "household_id", "village_code"),
         _ri(
             "household_village_exists",
-            "households",
+            "raw_households",
             "raw.households",
             "household_id",
             "village_code",
@@ -417,7 +417,7 @@ def checks() -> list[Check]:
         ),
         Check(
             "household_status_label_known",
-            "households",
+            "raw_households",
             BLOCKING,
             "validity",
             "the status label is red, yellow or green",
@@ -430,7 +430,7 @@ def checks() -> list[Check]:
         ),
         Check(
             "household_key_fields_present",
-            "households",
+            "raw_households",
             WARNING,
             "completeness",
             "head name, attribute and main cause of poverty are filled, and a live member is the head (户主)",
@@ -445,7 +445,7 @@ def checks() -> list[Check]:
         ),
         Check(
             "cause_contradicts_members",
-            "households",
+            "raw_households",
             WARNING,
             "consistency",
             "因病 (illness) with a sick member; 因残 (disability) with a disabled member",
@@ -466,7 +466,7 @@ def checks() -> list[Check]:
         ),
         Check(
             "cause_study_without_student",
-            "households",
+            "raw_households",
             WARNING,
             "consistency",
             "因学 (schooling costs) with a member at school (在读)",
@@ -481,7 +481,7 @@ def checks() -> list[Check]:
         ),
         Check(
             "poor_without_helper",
-            "households",
+            "raw_households",
             WARNING,
             "consistency",
             "a poor (red or yellow) household has a twinning in force on the as-of day",
@@ -501,7 +501,7 @@ def checks() -> list[Check]:
         ),
         Check(
             "exited_income_below_line",
-            "households",
+            "raw_households",
             WARNING,
             "consistency",
             "an exited (green) household's latest per-capita net income since its exit year is at least the"
@@ -525,7 +525,7 @@ def checks() -> list[Check]:
         ),
         Check(
             "exited_without_guarantee",
-            "households",
+            "raw_households",
             WARNING,
             "consistency",
             "an exited (green) household has food, clothing, schooling, medical care, housing and safe"
@@ -543,7 +543,7 @@ def checks() -> list[Check]:
         ),
         Check(
             "household_years_not_future",
-            "households",
+            "raw_households",
             WARNING,
             "validity",
             "registration and exit years are not after the as-of year",
@@ -558,7 +558,7 @@ def checks() -> list[Check]:
         # -- incomes -------------------------------------------------------------------------------------
         _ri(
             "income_household_exists",
-            "incomes",
+            "raw_incomes",
             "raw.incomes",
             "income_id",
             "household_id",
@@ -568,7 +568,7 @@ def checks() -> list[Check]:
         ),
         Check(
             "income_per_capita_plausible",
-            "incomes",
+            "raw_incomes",
             WARNING,
             "validity",
             f"per-capita net income is between 0 and {INCOME_PLAUSIBLE_MAX:,} yuan",
@@ -582,7 +582,7 @@ def checks() -> list[Check]:
         ),
         Check(
             "operating_income_without_cost",
-            "incomes",
+            "raw_incomes",
             WARNING,
             "consistency",
             "an operating income comes with an operating cost",
@@ -596,7 +596,7 @@ def checks() -> list[Check]:
         ),
         Check(
             "income_year_not_future",
-            "incomes",
+            "raw_incomes",
             WARNING,
             "validity",
             "no income of a year after the as-of year",
@@ -611,7 +611,7 @@ def checks() -> list[Check]:
         ),
         _ri(
             "living_conditions_household_exists",
-            "incomes",
+            "raw_incomes",
             "raw.living_conditions",
             "household_id",
             "household_id",
@@ -620,10 +620,10 @@ def checks() -> list[Check]:
             "null",
         ),
         # -- support: cadres, twinnings ------------------------------------------------------------------
-        _unique("cadre_id_unique", "support", "raw.cadres", "cadre_id", "village_code"),
+        _unique("cadre_id_unique", "raw_support", "raw.cadres", "cadre_id", "village_code"),
         _ri(
             "twinning_household_exists",
-            "support",
+            "raw_support",
             "raw.twinnings",
             "twinning_id",
             "household_id",
@@ -633,7 +633,7 @@ def checks() -> list[Check]:
         ),
         _ri(
             "twinning_cadre_exists",
-            "support",
+            "raw_support",
             "raw.twinnings",
             "twinning_id",
             "cadre_id",
@@ -644,7 +644,7 @@ def checks() -> list[Check]:
         # -- activity: visits, GPS points, demands, tasks, status events ---------------------------------
         _ri(
             "visit_household_exists",
-            "activity",
+            "raw_activity",
             "raw.visits",
             "visit_id",
             "household_id",
@@ -654,7 +654,7 @@ def checks() -> list[Check]:
         ),
         _ri(
             "visit_cadre_exists",
-            "activity",
+            "raw_activity",
             "raw.visits",
             "visit_id",
             "cadre_id",
@@ -664,7 +664,7 @@ def checks() -> list[Check]:
         ),
         Check(
             "visit_not_future",
-            "activity",
+            "raw_activity",
             WARNING,
             "validity",
             "no visit starts after the data's as-of moment (plus a day)",
@@ -679,7 +679,7 @@ def checks() -> list[Check]:
         ),
         _ri(
             "gps_point_cadre_exists",
-            "activity",
+            "raw_activity",
             "raw.gps_points",
             "point_id",
             "cadre_id",
@@ -690,7 +690,7 @@ def checks() -> list[Check]:
         ),
         Check(
             "gps_outside_county",
-            "activity",
+            "raw_activity",
             WARNING,
             "validity",
             f"a GPS point lies inside its cadre's county: the box of the county's village centroids plus"
@@ -716,7 +716,7 @@ def checks() -> list[Check]:
         ),
         Check(
             "gps_point_not_future",
-            "activity",
+            "raw_activity",
             WARNING,
             "validity",
             "no GPS point recorded after the data's as-of moment (plus a day)",
@@ -729,7 +729,7 @@ def checks() -> list[Check]:
         ),
         _ri(
             "demand_household_exists",
-            "activity",
+            "raw_activity",
             "raw.demands",
             "demand_id",
             "household_id",
@@ -739,7 +739,7 @@ def checks() -> list[Check]:
         ),
         _ri(
             "task_assignee_exists",
-            "activity",
+            "raw_activity",
             "raw.tasks",
             "task_id",
             "assignee_cadre_id",
@@ -749,7 +749,7 @@ def checks() -> list[Check]:
         ),
         _ri(
             "status_event_household_exists",
-            "activity",
+            "raw_activity",
             "raw.status_events",
             "event_id",
             "household_id",
@@ -760,7 +760,7 @@ def checks() -> list[Check]:
         ),
         Check(
             "status_event_not_future",
-            "activity",
+            "raw_activity",
             WARNING,
             "validity",
             "no status change dated after the data's as-of moment (plus a day)",
