@@ -11,3 +11,8 @@
 {% macro local_date(column) -%}
     cast(timezone('{{ var("local_time_zone", "Asia/Shanghai") }}', {{ column }}) as date)
 {%- endmacro %}
+
+{#- The id of the dbt invocation writing a row (lineage of incremental facts: which build wrote it). -#}
+{% macro build_invocation_id() -%}
+    '{{ invocation_id }}'
+{%- endmacro %}
