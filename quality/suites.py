@@ -555,6 +555,22 @@ def checks() -> list[Check]:
             """,
             requires=("raw.households",),
         ),
+        Check(
+            "income_recorded_this_year",
+            "raw_households",
+            WARNING,
+            "timeliness",
+            "a live household has its income of the as-of year recorded",
+            """
+            select cast(h.household_id as varchar) as key, h.village_code,
+                   exists (select 1 from raw.incomes i
+                           where i.household_id = h.household_id and i.deleted_at is null
+                             and i.year = year(a.as_of_date)) as ok
+            from raw.households h cross join q_as_of a
+            where h.deleted_at is null
+            """,
+            requires=("raw.households", "raw.incomes"),
+        ),
         # -- incomes -------------------------------------------------------------------------------------
         _ri(
             "income_household_exists",
