@@ -214,17 +214,39 @@ def transform(
 
 
 def check(settings: Settings, run_id: str) -> dict:
-    """The quality gate: run the suites; raise QualityGateFailed on a blocking failure."""
+    """The quality gate: run the checks, store their results, rebuild the village scorecard from them.
+
+    The checks run after ``dbt build`` (they cover the marts too), so the scorecard mart, which reads this
+    run's results from ``meta.quality_village_results``, is rebuilt here with
+    ``dbt build --select village_quality_scorecard`` once the results are stored. The raw row counts are
+    compared with the published warehouse's (a load that lost rows is blocked). Raises ``QualityGateFailed``
+    when a blocking check fails: publication does not run and the published warehouse stays as it was.
+    The caller holds the writer lock (the DAG's task and ``run_interval`` do).
+    """
     from quality.checkpoint import QualityGateFailed, run_checks
 
-    report = run_checks(settings.build_path, settings.quality_dir, run_id=run_id)
+    report = run_checks(
+        settings.build_path,
+        settings.quality_dir,
+        run_id=run_id,
+        baseline_path=settings.published_path,
+        settings=settings,
+    )
+    scorecard_started = time.perf_counter()
+    scorecard = dbt(settings, "build", "--select", "village_quality_scorecard", check=report.passed)
     result = {
         "run_id": report.run_id,
         "checks": len(report.outcomes),
-        "blocking_failures": [o.check for o in report.blocking_failures],
-        "warnings": [o.check for o in report.warnings],
+        "passed": sum(o.status == "passed" for o in report.outcomes),
+        "blocking_failures": {o.check: o.unexpected_count for o in report.blocking_failures},
+        "warnings": {o.check: o.unexpected_count for o in report.warnings},
+        "skipped": [o.check for o in report.skipped],
         "data_docs": str(report.docs_index) if report.docs_index else None,
+        "scorecard": "rebuilt" if scorecard.returncode == 0 else "failed",
         "seconds": round(report.seconds, 2),
+        "sql_seconds": round(report.sql_seconds, 2),
+        "gx_seconds": round(report.gx_seconds, 2),
+        "scorecard_seconds": round(time.perf_counter() - scorecard_started, 2),
     }
     if not report.passed:
         raise QualityGateFailed(report)
