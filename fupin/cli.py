@@ -82,14 +82,23 @@ def transform(
 
 @app.command()
 def check(run_id: Annotated[str | None, typer.Option()] = None) -> None:
-    """Run the quality gate; exits non-zero when a blocking check fails."""
+    """Run the quality gate and print a table of the checks; exits non-zero when a blocking check fails."""
     from quality.checkpoint import QualityGateFailed
+    from quality.summary import render, run_rows
 
-    try:
-        _print(pipeline.check(get_settings(), run_id=run_id or pipeline.new_batch_id()))
-    except QualityGateFailed as exc:
-        console.print(f"[red]{exc}")
-        raise typer.Exit(1) from exc
+    settings = get_settings()
+    run_id = run_id or pipeline.new_batch_id()
+    failed = None
+    with pipeline.writer_lock(settings, "check"):
+        try:
+            summary = pipeline.check(settings, run_id=run_id)
+        except QualityGateFailed as exc:
+            failed, summary = exc, None
+    render(run_rows(settings.build_path, run_id, settings), console, title=f"quality run {run_id}")
+    if failed is not None:
+        console.print(f"[red]{failed}")
+        raise typer.Exit(1) from failed
+    _print({k: v for k, v in summary.items() if k not in ("warnings", "blocking_failures")})
 
 
 @app.command()
