@@ -1,0 +1,545 @@
+"""Every stage of the pipeline, timed, each next to a baseline measured in the same run.
+
+| stage | what is timed | baseline |
+|---|---|---|
+| extract | the product's full extract into a fresh build warehouse | DuckDB copying the same tables to Parquet |
+| spreadsheets | loading the drop folder (the generated towns' and villages' files) | — |
+| dbt build | ``dbt build`` (seeds, models, tests) on a copy of the freshly extracted warehouse | the SQL dbt ran (``target/run/**/*.sql``), executed straight in DuckDB in dependency order |
+| quality checkpoint | ``fupin.pipeline.check`` | — |
+| publish | the atomic publication of the checked build | — |
+| dashboard queries | per query, the 95th percentile of repeated runs on the published file | the same question asked of PostgreSQL (where written) |
+| daily incremental | after the simulator advances a day: extract of that day, spreadsheets, dbt build | a full rebuild of the same data (full extract, spreadsheets, ``dbt build --full-refresh``) in a fresh warehouse |
+
+Each measured piece runs in its own fresh process (``benchmarks.measure``). The daily stage advances the
+benchmark's operational database by one simulated day per run (the state keeps it; the table says the day).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.extract import _fresh, operational_tables, run_extension, run_parquet
+from benchmarks.measure import (
+    fmt_rate,
+    fmt_ratio,
+    fmt_seconds,
+    isolated,
+    markdown_table,
+    median,
+    mib,
+    p95,
+)
+from benchmarks.state import BenchState
+
+BUILD_SCHEMAS = ("reference", "staging", "core", "marts")
+
+
+@dataclass
+class StageRow:
+    stage: str
+    rows: int | None
+    seconds: float | None
+    peak: int | None
+    baseline: str = "—"
+    baseline_seconds: float | None = None
+    note: str = ""
+    runs: int = 1
+    raw: list = field(default_factory=list)
+
+    def cells(self) -> list[str]:
+        return [
+            self.stage,
+            "—" if self.rows is None else f"{self.rows:,}",
+            fmt_seconds(self.seconds),
+            fmt_rate(self.rows, self.seconds) if self.rows is not None else "—",
+            mib(self.peak),
+            self.baseline,
+            fmt_seconds(self.baseline_seconds),
+            fmt_ratio(self.seconds, self.baseline_seconds),
+            self.note,
+        ]
+
+
+HEADER = [
+    "stage",
+    "rows",
+    "seconds",
+    "rows/s",
+    "peak MiB",
+    "baseline",
+    "baseline s",
+    "× baseline time",
+    "note",
+]
+
+
+def stage_table(rows: list[StageRow]) -> str:
+    return markdown_table(HEADER, [r.cells() for r in rows])
+
+
+# -- pieces that run in a child process (module-level, importable) ------------------------------------------
+def child_sheets(batch_id: str) -> dict:
+    from fupin.pipeline import load_sheets
+    from fupin.settings import get_settings
+
+    summary = load_sheets(get_settings(), batch_id)
+    return {k: summary[k] for k in ("received", "accepted", "quarantined", "by_status")}
+
+
+def child_dbt_build(full_refresh: bool = False) -> dict:
+    from fupin.pipeline import transform
+    from fupin.settings import get_settings
+
+    try:
+        return {"ok": True, **transform(get_settings(), full_refresh=full_refresh)}
+    except RuntimeError as exc:
+        return {"ok": False, "error": str(exc)[-3000:]}
+
+
+def child_direct_sql(path: str, statements: list[tuple[str, str, str]]) -> dict:
+    """Execute dbt's compiled statements (unique id, kind, sql) in order on the warehouse at ``path``."""
+    from fupin.duck import connect
+    from fupin.settings import get_settings
+
+    con = connect(path, settings=get_settings())
+    failed = []
+    for uid, kind, sql in statements:
+        try:
+            if kind == "test":
+                con.execute(sql).fetchall()
+            else:
+                con.execute(sql)
+        except Exception as exc:  # noqa: BLE001 - reported with the node it came from
+            failed.append(f"{uid}: {str(exc).splitlines()[0][:200]}")
+    con.close()
+    return {"statements": len(statements), "failed": failed}
+
+
+def child_check(run_id: str) -> dict:
+    from fupin.pipeline import check
+    from fupin.settings import get_settings
+    from quality.checkpoint import QualityGateFailed
+
+    try:
+        return {"passed": True, **check(get_settings(), run_id)}
+    except QualityGateFailed as exc:
+        report = exc.args[0] if exc.args else None
+        failures = getattr(report, "blocking_failures", [])
+        return {
+            "passed": False,
+            "checks": len(getattr(report, "outcomes", [])),
+            "blocking_failures": {o.check: o.unexpected_count for o in failures},
+        }
+
+
+def child_publish(run_id: str) -> dict:
+    from fupin.pipeline import publish
+    from fupin.settings import get_settings
+
+    return publish(get_settings(), run_id=run_id)
+
+
+def child_duck_queries(path: str, queries: list[tuple[str, str]], repeat: int) -> dict:
+    from fupin.duck import connect
+    from fupin.settings import get_settings
+
+    con = connect(path, read_only=True, settings=get_settings())
+    times: dict[str, list[float] | str] = {}
+    for name, sql in queries:
+        try:
+            con.execute(sql).fetchall()  # warm-up: the dashboard's first load
+            runs = []
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                con.execute(sql).fetchall()
+                runs.append(time.perf_counter() - t0)
+            times[name] = runs
+        except Exception as exc:  # noqa: BLE001 - a broken query is reported, the others still run
+            times[name] = f"error: {str(exc).splitlines()[0][:200]}"
+    con.close()
+    return times
+
+
+def child_pg_queries(dsn: str, queries: list[tuple[str, str]], repeat: int) -> dict:
+    import psycopg
+
+    times: dict[str, list[float] | str] = {}
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for name, sql in queries:
+            try:
+                conn.execute(sql).fetchall()
+                runs = []
+                for _ in range(repeat):
+                    t0 = time.perf_counter()
+                    conn.execute(sql).fetchall()
+                    runs.append(time.perf_counter() - t0)
+                times[name] = runs
+            except Exception as exc:  # noqa: BLE001
+                times[name] = f"error: {str(exc).splitlines()[0][:200]}"
+    return times
+
+
+def child_daily(day: str) -> dict:
+    """One daily run for the simulated day ``day``: its extract window, spreadsheets, dbt build."""
+    from datetime import date
+
+    from fupin.pipeline import day_interval, extract, load_sheets, new_batch_id, transform
+    from fupin.settings import get_settings
+
+    settings = get_settings()
+    since, until = day_interval(date.fromisoformat(day))
+    batch = new_batch_id()
+    t0 = time.perf_counter()
+    moved = extract(settings, batch, since=since, until=until)["rows"]
+    t1 = time.perf_counter()
+    load_sheets(settings, batch)
+    t2 = time.perf_counter()
+    built = transform(settings, since=since, until=until)
+    return {
+        "rows": moved,
+        "extract_seconds": t1 - t0,
+        "sheets_seconds": t2 - t1,
+        "dbt_seconds": time.perf_counter() - t2,
+        "dbt": built["dbt"],
+    }
+
+
+def child_rebuild() -> dict:
+    """A full rebuild into a fresh warehouse: full extract, spreadsheets, dbt build with full refresh."""
+    from fupin.pipeline import extract, load_sheets, new_batch_id, transform
+    from fupin.settings import get_settings
+
+    settings = get_settings()
+    batch = new_batch_id()
+    t0 = time.perf_counter()
+    moved = extract(settings, batch, full_refresh=True)["rows"]
+    t1 = time.perf_counter()
+    load_sheets(settings, batch)
+    t2 = time.perf_counter()
+    built = transform(settings, full_refresh=True)
+    return {
+        "rows": moved,
+        "extract_seconds": t1 - t0,
+        "sheets_seconds": t2 - t1,
+        "dbt_seconds": time.perf_counter() - t2,
+        "dbt": built["dbt"],
+    }
+
+
+# -- helpers in the parent ---------------------------------------------------------------------------------
+def _peak(measured: dict) -> int:
+    return max(measured["peak_rss"], measured["children_peak_rss"])
+
+
+def _checkpoint(path: Path, settings) -> None:
+    from fupin.duck import connect
+
+    con = connect(path, settings=settings)
+    con.execute("checkpoint")
+    con.close()
+
+
+def _copy_db(src: Path, dst: Path) -> None:
+    _fresh(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dst)
+
+
+def table_rows(path: Path, schemas: tuple[str, ...], settings) -> int:
+    from fupin.duck import connect
+
+    con = connect(path, read_only=True, settings=settings)
+    try:
+        tables = con.execute(
+            f"select schema_name, table_name from duckdb_tables() "
+            f"where schema_name in ({', '.join('?' for _ in schemas)})",
+            list(schemas),
+        ).fetchall()
+        return sum(con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0] for s, t in tables)
+    finally:
+        con.close()
+
+
+def ensure_sheets(state: BenchState, log=print) -> Path:
+    """The generated towns' and villages' spreadsheets in the state's drop folder (written once per key)."""
+    from simulator.sheets import write_spreadsheets
+
+    drop = state.settings.drop_dir
+    marker = state.directory / "sheets.json"
+    key = json.dumps(state.key, sort_keys=True)
+    if marker.exists() and marker.read_text() == key and drop.exists():
+        return drop
+    shutil.rmtree(drop, ignore_errors=True)
+    log(f"writing the towns' and villages' spreadsheets into {drop} ...")
+    started = time.perf_counter()
+    write_spreadsheets(state.start(), drop, seed=state.seed)
+    log(f"  {time.perf_counter() - started:.1f} s")
+    marker.write_text(key)
+    return drop
+
+
+def direct_statements(target: Path) -> list[tuple[str, str, str]]:
+    """The SQL the last ``dbt build`` ran, from ``target/run``, in dependency order, made self-standing.
+
+    dbt-duckdb writes a table or view as ``<name>__dbt_tmp`` and renames it; executed directly, each statement
+    creates the final name instead. Seeds (loaded from CSV, no SQL) and unit tests are not in ``target/run``.
+    """
+    manifest = json.loads((target / "manifest.json").read_text())
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    ran = [r["unique_id"] for r in results if r.get("status") in ("success", "pass", "warn", "fail")]
+    order = {uid: n for n, uid in enumerate(ran)}
+    nodes = manifest["nodes"]
+    wanted = [u for u in ran if u in nodes and nodes[u]["resource_type"] in ("model", "test")]
+    # Topological order by depends_on, ties broken by dbt's execution order.
+    done: set[str] = set()
+    ordered: list[str] = []
+    pending = sorted(wanted, key=order.get)
+    while pending:
+        progressed = False
+        for uid in list(pending):
+            deps = [d for d in nodes[uid]["depends_on"]["nodes"] if d in order and d in wanted]
+            if all(d in done for d in deps):
+                ordered.append(uid)
+                done.add(uid)
+                pending.remove(uid)
+                progressed = True
+                break
+        if not progressed:
+            ordered += pending
+            break
+    statements = []
+    schemas = sorted({nodes[u]["schema"] for u in ordered if nodes[u]["resource_type"] == "model"})
+    for schema in schemas:
+        statements.append(("schema", "ddl", f'create schema if not exists "{schema}"'))
+    for uid in ordered:
+        node = nodes[uid]
+        package = node["package_name"]
+        candidates = [
+            target / "run" / package / node["original_file_path"] / node["path"],
+            target / "run" / package / node["original_file_path"],
+            target / "run" / package / node["path"],
+        ]
+        file = next((c for c in candidates if c.is_file()), None)
+        if file is None:
+            continue
+        sql = re.sub(r'"(\w+?)__dbt_tmp\w*"', r'"\1"', file.read_text())
+        statements.append((uid, node["resource_type"], sql))
+    return statements
+
+
+def _seed_tables(src: Path, dst: Path, settings) -> None:
+    """Copy the seeds (schema ``reference``) of a dbt-built warehouse into another one, untimed."""
+    from fupin.duck import connect
+
+    con = connect(dst, settings=settings)
+    try:
+        con.execute(f"attach '{src}' as built (read_only)")
+        tables = con.execute(
+            "select schema_name, table_name from duckdb_tables() "
+            "where database_name = 'built' and schema_name = 'reference'"
+        ).fetchall()
+        con.execute("create schema if not exists reference")
+        for s, t in tables:
+            con.execute(f'create or replace table "{s}"."{t}" as select * from built."{s}"."{t}"')
+        con.execute("detach built")
+    finally:
+        con.close()
+
+
+# -- the harness -------------------------------------------------------------------------------------------
+def bench_all(state: BenchState, runs: int = 3, heavy_runs: int | None = None, log=print) -> dict:
+    """Run every stage; return ``{"rows": [StageRow...], "context": {...}}``.
+
+    ``runs`` repeats the short pieces (extract, dbt build, direct SQL, daily run); ``heavy_runs`` (default:
+    ``runs``) the full rebuild baseline.
+    """
+    from simulator.advance import advance_day
+
+    heavy_runs = heavy_runs or runs
+    settings = state.settings
+    dsn = state.start()
+    env = state.environ()
+    ensure_sheets(state, log=log)
+    tables = operational_tables(dsn)
+    work = state.work_dir
+    rows: list[StageRow] = []
+    context: dict = {}
+
+    # 1. extract (the product's, into the build warehouse) vs DuckDB COPY to Parquet
+    ext_runs, pq_runs = [], []
+    for n in range(1, runs + 1):
+        log(f"extract run {n}/{runs} ...")
+        ext_runs.append(isolated(run_extension, dsn, str(settings.build_path), tables, environ=env))
+        pq_runs.append(isolated(run_parquet, dsn, str(work / "parquet"), tables, environ=env))
+    _fresh(work / "parquet")
+    extracted = sum(t["rows"] for t in ext_runs[-1]["result"]["tables"].values())
+    rows.append(
+        StageRow(
+            "extract (PostgreSQL -> raw)",
+            extracted,
+            median(r["result"]["seconds"] for r in ext_runs),
+            max(_peak(r) for r in ext_runs),
+            "DuckDB COPY to Parquet",
+            median(r["result"]["seconds"] for r in pq_runs),
+            note=f"{len(tables)} tables",
+            runs=runs,
+        )
+    )
+
+    # 2. spreadsheets
+    log("spreadsheets ...")
+    sheets = isolated(child_sheets, "bench", environ=env)
+    rows.append(
+        StageRow(
+            "spreadsheets (drop folder -> raw_sheets)",
+            sheets["result"]["received"],
+            sheets["wall_seconds"],
+            _peak(sheets),
+            note=f"{sheets['result']['accepted']:,} accepted, {sheets['result']['quarantined']:,} quarantined",
+        )
+    )
+    _checkpoint(settings.build_path, settings)
+    snapshot = work / "raw_snapshot" / "warehouse.duckdb"
+    _copy_db(settings.build_path, snapshot)
+
+    # 3. dbt build vs its compiled SQL executed directly
+    dbt_runs = []
+    for n in range(1, runs + 1):
+        log(f"dbt build run {n}/{runs} ...")
+        _copy_db(snapshot, settings.build_path)
+        dbt_runs.append(isolated(child_dbt_build, environ=env))
+        if not dbt_runs[-1]["result"]["ok"]:
+            log(dbt_runs[-1]["result"]["error"])
+    target = settings.state_dir / "dbt" / "target"
+    statements = direct_statements(target)
+    built_rows = table_rows(settings.build_path, BUILD_SCHEMAS, settings)
+    direct = work / "direct" / "warehouse.duckdb"
+    direct_runs = []
+    for n in range(1, runs + 1):
+        log(f"compiled SQL run {n}/{runs} ({len(statements)} statements) ...")
+        _copy_db(snapshot, direct)
+        _seed_tables(settings.build_path, direct, settings)
+        direct_runs.append(isolated(child_direct_sql, str(direct), statements, environ=env))
+    _fresh(direct)
+    failed = direct_runs[-1]["result"]["failed"]
+    ok = all(r["result"]["ok"] for r in dbt_runs)
+    dbt_note = dbt_runs[-1]["result"].get("dbt", "") if ok else "dbt build FAILED"
+    if failed:
+        dbt_note += f"; {len(failed)} compiled statements failed directly"
+        context["direct_failures"] = failed
+    rows.append(
+        StageRow(
+            "dbt build (seeds, models, tests)",
+            built_rows,
+            median(r["wall_seconds"] for r in dbt_runs),
+            max(_peak(r) for r in dbt_runs),
+            "compiled SQL straight in DuckDB",
+            median(r["wall_seconds"] for r in direct_runs),
+            note=dbt_note,
+            runs=runs,
+        )
+    )
+
+    # 4. quality checkpoint, 5. publish
+    log("quality checkpoint ...")
+    warehouse_rows = table_rows(settings.build_path, ("raw", "raw_sheets", *BUILD_SCHEMAS), settings)
+    checked = isolated(child_check, "bench", environ=env)
+    c = checked["result"]
+    note = f"{c.get('checks', '?')} checks, " + (
+        "passed" if c["passed"] else f"BLOCKED by {sorted(c['blocking_failures'])}"
+    )
+    rows.append(
+        StageRow("quality checkpoint", warehouse_rows, checked["wall_seconds"], _peak(checked), note=note)
+    )
+    log("publish ...")
+    published = isolated(child_publish, "bench", environ=env)
+    rows.append(
+        StageRow(
+            "publish (atomic swap)",
+            warehouse_rows,
+            published["wall_seconds"],
+            _peak(published),
+            note=f"{published['result']['bytes'] / 2**20:,.0f} MiB file",
+        )
+    )
+
+    # 6. dashboard queries on the published file vs PostgreSQL
+    log("dashboard queries ...")
+    from benchmarks.queries import mart_queries
+    from fupin.duck import connect
+
+    con = connect(settings.published_path, read_only=True, settings=settings)
+    queries = mart_queries(con)
+    mart_rows = {
+        q.table: con.execute(f'select count(*) from marts."{q.table}"').fetchone()[0] for q in queries
+    }
+    con.close()
+    repeat = 20
+    pg_repeat = 5 if state.scale in ("XS", "S") else 3
+    duck = isolated(
+        child_duck_queries,
+        str(settings.published_path),
+        [(q.name, q.duck_sql) for q in queries],
+        repeat,
+        environ=env,
+    )
+    pg = isolated(
+        child_pg_queries, dsn, [(q.name, q.pg_sql) for q in queries if q.pg_sql], pg_repeat, environ=env
+    )
+    for q in queries:
+        t = duck["result"][q.name]
+        base = pg["result"].get(q.name)
+        rows.append(
+            StageRow(
+                f"dashboard: {q.name}",
+                mart_rows[q.table],
+                p95(t) if isinstance(t, list) else None,
+                _peak(duck),
+                "same question on PostgreSQL" if q.pg_sql else "—",
+                p95(base) if isinstance(base, list) else None,
+                note=(t if isinstance(t, str) else f"p95 of {repeat}")
+                + (
+                    f"; PG p95 of {pg_repeat}" if isinstance(base, list) else (f"; PG {base}" if base else "")
+                ),
+            )
+        )
+
+    # 7. daily incremental vs full rebuild
+    daily_runs, rebuild_runs, days = [], [], []
+    rebuild_state = work / "rebuild"
+    rebuild_env = {**env, "FUPIN_STATE_DIR": str(rebuild_state), "FUPIN_DROP_DIR": str(settings.drop_dir)}
+    for n in range(1, runs + 1):
+        day = advance_day(dsn)["day"]
+        days.append(str(day))
+        log(f"daily run {n}/{runs} for {day} ...")
+        daily_runs.append(isolated(child_daily, str(day), environ=env))
+    for n in range(1, heavy_runs + 1):
+        log(f"full rebuild {n}/{heavy_runs} ...")
+        shutil.rmtree(rebuild_state / "warehouse", ignore_errors=True)
+        rebuild_runs.append(isolated(child_rebuild, environ=rebuild_env))
+    shutil.rmtree(rebuild_state, ignore_errors=True)
+    d = daily_runs[-1]["result"]
+    rows.append(
+        StageRow(
+            "daily incremental (extract, sheets, dbt)",
+            d["rows"],
+            median(r["wall_seconds"] for r in daily_runs),
+            max(_peak(r) for r in daily_runs),
+            "full rebuild",
+            median(r["wall_seconds"] for r in rebuild_runs),
+            note=(
+                f"days {', '.join(days)}; last: extract {d['extract_seconds']:.1f} s, "
+                f"sheets {d['sheets_seconds']:.1f} s, dbt {d['dbt_seconds']:.1f} s"
+            ),
+            runs=runs,
+        )
+    )
+    r = rebuild_runs[-1]["result"]
+    context["rebuild"] = {k: round(v, 1) if isinstance(v, float) else v for k, v in r.items()}
+    context["days"] = days
+    return {"rows": rows, "context": context}
