@@ -94,7 +94,8 @@ def check(run_id: Annotated[str | None, typer.Option()] = None) -> None:
             summary = pipeline.check(settings, run_id=run_id)
         except QualityGateFailed as exc:
             failed, summary = exc, None
-    render(run_rows(settings.build_path, run_id, settings), console, title=f"quality run {run_id}")
+        finally:  # the results are stored before the scorecard is rebuilt: show them even if that failed
+            render(run_rows(settings.build_path, run_id, settings), console, title=f"quality run {run_id}")
     if failed is not None:
         console.print(f"[red]{failed}")
         raise typer.Exit(1) from failed
