@@ -1,0 +1,191 @@
+-- The household card: one wide row per registered household (deleted ones flagged) with everything the
+-- click-through view shows: who they are, members, status, latest income against the line, the guarantees,
+-- helpers in force, visits and open demands. ID numbers only masked.
+with
+
+households as (
+
+    select * from {{ ref('dim_household') }}
+
+),
+
+persons as (
+
+    select * from {{ ref('dim_person') }}
+    where not is_deleted
+
+),
+
+incomes as (
+
+    select * from {{ ref('fct_income') }}
+    where is_latest
+
+),
+
+living as (
+
+    select * from {{ ref('stg_app__living_conditions') }}
+    where not is_deleted
+
+),
+
+house_grades as (
+
+    select * from {{ ref('house_safety_grades') }}
+
+),
+
+twinnings as (
+
+    select * from {{ ref('fct_twinning') }}
+    where is_in_force
+
+),
+
+cadres as (
+
+    select * from {{ ref('dim_cadre') }}
+
+),
+
+visits as (
+
+    select * from {{ ref('fct_visit') }}
+
+),
+
+open_demands as (
+
+    select * from {{ ref('open_demands') }}
+
+),
+
+members as (
+
+    select
+        household_id,
+        count(*) as members,
+        string_agg(
+            name || '（' || relation_to_head || '，' || sex || '，' || age || '岁，' || health || '）',
+            '；' order by is_head desc, birth_date asc
+        ) as members_text,
+        count(*) filter (where is_labour) as labour_members,
+        count(*) filter (where is_ill) as ill_members,
+        count(*) filter (where is_disabled) as disabled_members,
+        count(*) filter (where is_in_school) as pupils
+    from persons
+    group by household_id
+
+),
+
+helpers as (
+
+    select
+        twinnings.household_id,
+        count(*) as helpers_in_force,
+        string_agg(cadres.name, '、' order by twinnings.start_date) as helper_names,
+        min(twinnings.start_date) as helped_since
+    from twinnings
+    inner join cadres
+        on twinnings.cadre_id = cadres.cadre_id
+    group by twinnings.household_id
+
+),
+
+visit_summary as (
+
+    select
+        household_id,
+        max(visit_date) as last_visit_date,
+        count(*) filter (where visit_date > {{ as_of_date() }} - 90) as visits_last_90d
+    from visits
+    where visit_date <= {{ as_of_date() }}
+    group by household_id
+
+),
+
+demand_summary as (
+
+    select
+        household_id,
+        count(*) as open_demands,
+        string_agg(category, '、' order by raised_at) as open_demand_categories,
+        max(days_open) as longest_open_days
+    from open_demands
+    group by household_id
+
+),
+
+final as (
+
+    select
+        households.household_id,
+        households.county_code,
+        households.town_code,
+        households.village_code,
+        households.county_name,
+        households.town_name,
+        households.village_name,
+        households.address,
+        households.head_name,
+        households.head_id_number_masked,
+        households.household_attribute,
+        households.main_poverty_cause,
+        households.secondary_poverty_cause,
+        households.status_label,
+        households.status_name,
+        households.registration_year,
+        households.planned_exit_year,
+        households.actual_exit_year,
+        coalesce(members.members, 0) as members,
+        members.members_text,
+        coalesce(members.labour_members, 0) as labour_members,
+        coalesce(members.ill_members, 0) as ill_members,
+        coalesce(members.disabled_members, 0) as disabled_members,
+        coalesce(members.pupils, 0) as pupils,
+        incomes.income_year as latest_income_year,
+        incomes.per_capita_net_income as latest_per_capita_net_income,
+        incomes.poverty_line_yuan as latest_poverty_line,
+        incomes.ratio_to_line as latest_ratio_to_line,
+        incomes.poverty_degree,
+        living.assessed_on as living_assessed_on,
+        living.food_secure,
+        living.clothing_secure,
+        living.education_guaranteed,
+        living.medical_guaranteed,
+        living.housing_guaranteed,
+        living.safe_drinking_water,
+        living.house_safety_grade,
+        house_grades.is_safe as is_house_safe,
+        coalesce(helpers.helpers_in_force, 0) as helpers_in_force,
+        helpers.helper_names,
+        helpers.helped_since,
+        visit_summary.last_visit_date,
+        coalesce(visit_summary.visits_last_90d, 0) as visits_last_90d,
+        coalesce(demand_summary.open_demands, 0) as open_demands,
+        demand_summary.open_demand_categories,
+        demand_summary.longest_open_days,
+        households.lat,
+        households.lon,
+        households.is_poor,
+        households.is_deleted
+    from households
+    left join members
+        on households.household_id = members.household_id
+    left join incomes
+        on households.household_id = incomes.household_id
+    left join living
+        on households.household_id = living.household_id
+    left join house_grades
+        on living.house_safety_grade = house_grades.house_safety_grade
+    left join helpers
+        on households.household_id = helpers.household_id
+    left join visit_summary
+        on households.household_id = visit_summary.household_id
+    left join demand_summary
+        on households.household_id = demand_summary.household_id
+
+)
+
+select * from final
