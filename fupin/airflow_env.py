@@ -189,36 +189,40 @@ def start(settings: Settings, port: int | None = None, timeout: float = 180) -> 
     env = airflow_env(settings, port)
     logs = settings.airflow_home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    already = running_pids(settings)
-    for name in SERVICES:
-        if name in already:
-            continue
-        args = [_exe(), name] + (["--port", str(port), "--host", "127.0.0.1"] if name == "api-server" else [])
-        with open(logs / f"{name}.log", "ab") as out:
-            proc = subprocess.Popen(
-                args,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                cwd=settings.state_dir,
-            )
-        (_run_dir(settings) / f"{name}.pid").write_text(str(proc.pid))
     af = LocalAirflow(settings, port)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = health(af.url)
-        if status and status.get("scheduler", {}).get("status") == "healthy":
-            return af
-        dead = [n for n in SERVICES if n not in running_pids(settings)]
-        if dead:
-            stop(settings)
-            raise RuntimeError(f"Airflow {', '.join(dead)} exited; see {logs}")
-        time.sleep(2)
-    stop(settings)
-    raise RuntimeError(
-        f"Airflow did not answer healthy on {af.url}{HEALTH_PATH} within {timeout:.0f}s; see {logs}"
-    )
+    # The API server first: the tasks the scheduler launches report to its execution API from their start.
+    for group in (("api-server",), ("scheduler", "dag-processor")):
+        already = running_pids(settings)
+        for name in group:
+            if name in already:
+                continue
+            args = [_exe(), name]
+            if name == "api-server":
+                args += ["--port", str(port), "--host", "127.0.0.1"]
+            with open(logs / f"{name}.log", "ab") as out:
+                proc = subprocess.Popen(
+                    args,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    cwd=settings.state_dir,
+                )
+            (_run_dir(settings) / f"{name}.pid").write_text(str(proc.pid))
+        while True:
+            status = health(af.url)
+            if status and (
+                group == ("api-server",) or status.get("scheduler", {}).get("status") == "healthy"
+            ):
+                break
+            dead = [n for n in group if n not in running_pids(settings)]
+            if dead or time.monotonic() > deadline:
+                stop(settings)
+                why = f"{', '.join(dead)} exited" if dead else f"no healthy answer on {af.url}{HEALTH_PATH}"
+                raise RuntimeError(f"Airflow did not start: {why}; see {logs}")
+            time.sleep(2)
+    return af
 
 
 def stop(settings: Settings, timeout: float = 30) -> list[str]:

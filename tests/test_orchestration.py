@@ -1,0 +1,295 @@
+"""Orchestration on a generated XS county: backfills, a killed build, readers during a publication, Airflow.
+
+These tests mutate a warehouse, so they use their own state directory (their own PostgreSQL, county and
+Airflow home), never the session's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import httpx
+import pytest
+
+from tests.conftest import ARTIFACTS, REPO_ROOT
+
+FIRST, LAST = date(2017, 11, 28), date(2017, 11, 30)  # Tuesday to Thursday: visits and GPS points every day
+# Load metadata: when and in which batch or dbt invocation a row was loaded, not what it says.
+LOAD_METADATA = re.compile(r"(^_batch_id$|^_source$|extracted_at|invocation|loaded_at|built_at)")
+
+
+@pytest.fixture(scope="module")
+def orch(tmp_path_factory):
+    """A private state directory with its own PostgreSQL server and XS county (the session's is read-only)."""
+    from fupin.pgserver import local_postgres
+    from fupin.settings import Settings
+    from simulator.generate import generate
+    from simulator.sheets import write_spreadsheets
+
+    settings = Settings(state_dir=tmp_path_factory.mktemp("orch-state"), scale="XS", seed=7)
+    pg = local_postgres(settings)
+    dsn = pg.start()
+    generate(dsn, scale="XS", seed=7, manifest_path=settings.state_dir / "manifest.json")
+    write_spreadsheets(dsn, settings.drop_dir, seed=7)
+    yield settings
+    from fupin import airflow_env
+
+    airflow_env.stop(settings)
+    pg.stop()
+
+
+def _env(settings) -> dict[str, str]:
+    return {**os.environ, "FUPIN_STATE_DIR": str(settings.state_dir)}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _compared_tables(con) -> list[tuple[str, str, list[str]]]:
+    rows = con.execute(
+        """
+        select schema_name, table_name, list(column_name order by column_index)
+        from duckdb_columns()
+        where database_name = 'a' and schema_name in ('core', 'marts')
+        group by all order by all
+        """
+    ).fetchall()
+    return [(s, t, [c for c in cols if not LOAD_METADATA.search(c)]) for s, t, cols in rows]
+
+
+def test_backfill_equals_a_fresh_full_build(orch):
+    """Backfilling three past days one by one gives the same core and marts as one full build of them."""
+    from fupin import pipeline
+
+    # A fresh full build of everything up to the end of LAST.
+    _, until = pipeline.day_interval(LAST)
+    pipeline.extract(orch, "full", full_refresh=True, until=until)
+    pipeline.load_sheets(orch, "full")
+    pipeline.transform(orch, full_refresh=True)
+    full = orch.state_dir / "full.duckdb"
+    shutil.copyfile(orch.build_path, full)
+    shutil.rmtree(orch.build_path.parent)
+
+    # The same period as a backfill, a day at a time, the first day starting from an empty warehouse.
+    result = pipeline.backfill(orch, FIRST, LAST)
+    assert [d["day"] for d in result["days"]] == ["2017-11-28", "2017-11-29", "2017-11-30"]
+    assert all(d["rows_extracted"] > 0 for d in result["days"]), result["days"]
+    first_rows = result["days"][0]["rows_extracted"]
+    assert all(d["rows_extracted"] < first_rows / 5 for d in result["days"][1:]), (
+        "an incremental day must extract only its own rows"
+    )
+    assert result["summary"]["published_version"]
+    assert orch.published_path.exists() and not orch.previous_path.exists()
+
+    con = duckdb.connect()
+    con.execute(f"attach '{orch.published_path}' as a (read_only)")
+    con.execute(f"attach '{full}' as b (read_only)")
+    tables = _compared_tables(con)
+    assert {"core", "marts"} <= {s for s, _, _ in tables}
+    assert any(t == "fct_gps_point" for _, t, _ in tables)
+    for schema, table, cols in tables:
+        select = ", ".join(f'"{c}"' for c in cols)
+        counts = con.execute(
+            f'select (select count(*) from a.{schema}."{table}"), (select count(*) from b.{schema}."{table}")'
+        ).fetchone()
+        assert counts[0] == counts[1], f"{schema}.{table}: backfill {counts[0]} rows, full build {counts[1]}"
+        for x, y in (("a", "b"), ("b", "a")):
+            diff = con.execute(
+                f'select count(*) from (select {select} from {x}.{schema}."{table}" '
+                f'except all select {select} from {y}.{schema}."{table}")'
+            ).fetchone()[0]
+            assert diff == 0, f"{schema}.{table}: {diff} rows of {x} are not in {y}"
+
+
+def test_killed_dbt_build_leaves_the_published_warehouse_unchanged(orch):
+    assert orch.published_path.exists()
+    before = _sha256(orch.published_path)
+    dbt_log = orch.state_dir / "dbt" / "logs" / "dbt.log"
+    offset = dbt_log.stat().st_size if dbt_log.exists() else 0
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "fupin"), "transform", "--full-refresh"],
+        env=_env(orch),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        started = False
+        while time.monotonic() < deadline and proc.poll() is None:
+            if dbt_log.exists():
+                with open(dbt_log, "rb") as fh:
+                    fh.seek(offset)
+                    # A model has finished: dbt is writing the build warehouse.
+                    if re.search(rb"OK created sql (table|incremental|view) model", fh.read()):
+                        started = True
+                        break
+            time.sleep(0.2)
+        assert started, "dbt never started writing"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert _sha256(orch.published_path) == before
+
+
+def test_rerun_completes_while_readers_query_without_an_error(orch):
+    """After the killed build, a re-run of the day completes and publishes; a reader loops all along."""
+    from fupin import pipeline
+    from fupin.publish import published_version
+
+    old_version = published_version(orch.published_path, orch)
+    stop = orch.state_dir / "reader.stop"
+    out = orch.state_dir / "reader.json"
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(orch.published_path), str(stop), str(out)],
+        env=_env(orch),
+        cwd=REPO_ROOT,
+    )
+    try:
+        since, until = pipeline.day_interval(LAST)
+        result = pipeline.run_interval(orch, since, until)
+        time.sleep(1)
+    finally:
+        stop.touch()
+        reader.wait(timeout=60)
+    seen = json.loads(out.read_text())
+    assert seen["errors"] == [], seen["errors"][:5]
+    assert seen["queries"] > 20
+    assert result["publish"]["version"] != old_version
+    assert set(seen["versions"]) == {old_version, result["publish"]["version"]}, seen["versions"]
+    assert published_version(orch.previous_path, orch) == old_version
+
+
+READER = textwrap.dedent(
+    """
+    import json, sys, time, duckdb
+    path, stop, out = sys.argv[1:4]
+    from pathlib import Path
+    queries, errors, versions = 0, [], []
+    while not Path(stop).exists():
+        try:
+            con = duckdb.connect(path, read_only=True)
+            try:
+                n = con.execute("select sum(households) from marts.status_by_village").fetchone()[0]
+                v = con.execute("select version from meta.publication").fetchone()[0]
+                assert n and n > 0, n
+            finally:
+                con.close()
+            queries += 1
+            if v not in versions:
+                versions.append(v)
+        except Exception as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
+        time.sleep(0.05)
+    Path(out).write_text(json.dumps({"queries": queries, "errors": errors, "versions": versions}))
+    """
+)
+
+
+def test_roll_back_swaps_in_the_previous_version(orch):
+    from fupin.publish import published_version
+
+    current = published_version(orch.published_path, orch)
+    previous = published_version(orch.previous_path, orch)
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "fupin"), "publish", "--rollback"],
+        env=_env(orch),
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert published_version(orch.published_path, orch) == previous
+    assert published_version(orch.previous_path, orch) == current
+
+
+def test_airflow_services_run_a_backfill(orch):
+    """`fupin airflow start`'s services: the UI answers, and `airflow backfill create` runs a day through
+    the scheduler to success."""
+    from fupin import airflow_env
+    from fupin.pgserver import free_port
+
+    af = airflow_env.start(orch, port=free_port())
+    try:
+        health = httpx.get(af.url + airflow_env.HEALTH_PATH, timeout=10).json()
+        assert health["metadatabase"]["status"] == "healthy"
+        assert health["scheduler"]["status"] == "healthy"
+        ui = httpx.get(af.url + "/", timeout=10, follow_redirects=True)
+        assert ui.status_code == 200 and "<html" in ui.text.lower()
+        user, password = af.credentials()
+        assert user == "admin" and password
+        day = LAST.isoformat() + "T00:00:00+08:00"
+        # The DAG processor must have parsed the DAG before a backfill can be created.
+        deadline = time.monotonic() + 120
+        while True:
+            listed = airflow_env.airflow(orch, "dags", "list", "-o", "json", capture=True, check=False)
+            if "fupin_daily" in listed.stdout or time.monotonic() > deadline:
+                break
+            time.sleep(3)
+        created = airflow_env.airflow(
+            orch,
+            *("backfill", "create", "--dag-id", "fupin_daily", "--from-date", day, "--to-date", day),
+            *("--max-active-runs", "1"),
+            capture=True,
+            check=False,
+        )
+        assert created.returncode == 0, created.stdout[-2000:] + created.stderr[-2000:]
+        # By default wait until the scheduler has run the first task (short); FUPIN_SLOW_TESTS=1 waits for
+        # the whole run to succeed.
+        whole_run = os.environ.get("FUPIN_SLOW_TESTS") == "1"
+        deadline = time.monotonic() + (900 if whole_run else 300)
+        done = None
+        while time.monotonic() < deadline:
+            runs = _json_tail(
+                airflow_env.airflow(
+                    orch, "dags", "list-runs", "fupin_daily", "-o", "json", capture=True, check=False
+                ).stdout
+            )
+            backfill = [r for r in runs if r.get("run_type") == "backfill"]
+            if backfill and whole_run:
+                done = backfill[0]["state"] if backfill[0]["state"] in ("success", "failed") else None
+            elif backfill:
+                tasks = _json_tail(
+                    airflow_env.airflow(
+                        orch,
+                        *("tasks", "states-for-dag-run", "fupin_daily", backfill[0]["run_id"], "-o", "json"),
+                        capture=True,
+                        check=False,
+                    ).stdout
+                )
+                extract = [t for t in tasks if t.get("task_id") == "extract"]
+                done = (
+                    extract[0]["state"] if extract and extract[0]["state"] in ("success", "failed") else None
+                )
+            if done:
+                break
+            time.sleep(5)
+        if done != "success":
+            logs = orch.airflow_home / "logs"
+            tail = "\n".join(p.read_text(errors="replace")[-1500:] for p in sorted(logs.rglob("*.log"))[-6:])
+            ARTIFACTS.mkdir(exist_ok=True)
+            (ARTIFACTS / "airflow_backfill.log").write_text(tail)
+        assert done == "success", f"backfill run: {done}; see artifacts/airflow_backfill.log"
+    finally:
+        airflow_env.stop(orch)
+    assert not airflow_env.running_pids(orch)
+
+
+def _json_tail(stdout: str) -> list[dict]:
+    for line in reversed(stdout.strip().splitlines()):
+        if line.startswith("["):
+            return json.loads(line)
+    return []
