@@ -9,6 +9,7 @@ each HTML table as a grid of cell texts, and for canvas charts (ECharts) a histo
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import tempfile
@@ -16,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import httpx
 
@@ -51,6 +52,8 @@ class ChartRender:
     tables: list[list[list[str]]] = field(default_factory=list)
     kinds: list[list[list[str]]] = field(default_factory=list)
     canvas_colours: dict[str, int] = field(default_factory=dict)
+    rows: int | None = None  # rows in the chart's data response, as the browser received it
+    empty: bool = False  # Superset's "no results" state
 
     def pivot(self) -> dict[tuple[str, str], str]:
         """A pivot table's value cells as ``{(row label, innermost column label): text}`` (totals left out).
@@ -83,8 +86,15 @@ class ChartRender:
 
     @property
     def has_data(self) -> bool:
-        """Rendered something: a table with body cells, or a drawn canvas."""
-        return any(len(table) > 1 for table in self.tables) or sum(self.canvas_colours.values()) > 0
+        """Rendered data: a table with body cells, a drawn canvas, a big number, or a map (WebGL) whose
+        data response had rows."""
+        if self.empty or self.error:
+            return False
+        if any(len(table) > 1 for table in self.tables) or sum(self.canvas_colours.values()) > 0:
+            return True
+        if self.viz_type.startswith("big_number"):
+            return any(ch.isdigit() for ch in self.text)
+        return bool(self.rows)
 
 
 @dataclass
@@ -186,7 +196,8 @@ _CHART_STATES_JS = r"""
     const loading = holder.querySelector(
       '[data-test="loading-indicator"], .loading, .ant-skeleton, .ant-spin-spinning') !== null;
     const errorEl = holder.querySelector(
-      '.ant-alert-error, .ant-alert-warning, [data-test="error-tooltip"], [data-test="empty-state"]');
+      '.ant-alert-error, .ant-alert-warning, [data-test="error-tooltip"]');
+    const emptyEl = holder.querySelector('[data-test="empty-state"]');
     const body = holder.querySelector('[data-test="chart-container"]');
     const tables = [];
     const kinds = [];
@@ -206,9 +217,12 @@ _CHART_STATES_JS = r"""
       kinds.push(rowKinds);
     }
     const colours = {};
+    let webgl = false;
     for (const canvas of holder.querySelectorAll('canvas')) {
       if (!canvas.width || !canvas.height) continue;
-      const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      const ctx = canvas.getContext('2d');
+      if (!ctx) { webgl = true; continue; }  // a WebGL canvas (deck.gl): judged by its data response
+      const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
       for (let i = 0; i < data.length; i += 4) {
         if (data[i + 3] < 250) continue;
         const hex = '#' + [data[i], data[i + 1], data[i + 2]]
@@ -222,7 +236,10 @@ _CHART_STATES_JS = r"""
       viz_type: el.getAttribute('data-test-viz-type') || '',
       loading,
       error: errorEl ? (errorEl.innerText.trim() || 'error') : null,
-      has_body: body !== null && (tables.length > 0 || holder.querySelector('canvas, svg.chart, svg') !== null),
+      empty: emptyEl !== null,
+      webgl,
+      has_body: body !== null && (tables.length > 0 || holder.querySelector('canvas, svg.chart, svg') !== null
+        || (body.innerText || '').trim() !== ''),
       text: body ? body.innerText.trim() : '',
       tables,
       kinds,
@@ -235,14 +252,50 @@ _CHART_STATES_JS = r"""
 """
 
 
-def _settled(state: dict[str, Any], expected: int) -> bool:
+def _settled(state: dict[str, Any], expected: int, rows: dict[int, int]) -> bool:
     charts = state["charts"]
     if len(charts) < expected:
         return False
     return all(
-        not c["loading"] and (c["error"] or (c["has_body"] and (c["tables"] or c["canvas_colours"])))
+        not c["loading"]
+        and (
+            c["error"]
+            or c["empty"]
+            or (
+                c["has_body"]
+                and (
+                    c["tables"] or c["canvas_colours"] or c["text"] or (c["webgl"] and c["chart_id"] in rows)
+                )
+            )
+        )
         for c in charts
     )
+
+
+def _record_rows(response: Any, rows: dict[int, int]) -> None:
+    """Note the row count of a chart data response (``/api/v1/chart/data`` or the legacy explore JSON)."""
+    url = response.url
+    if response.status != 200 or not ("/api/v1/chart/data" in url or "/superset/explore_json" in url):
+        return
+    try:
+        payload = response.json()
+        slice_id = None
+        if "/api/v1/chart/data" in url:
+            request = response.request.post_data_json or {}
+            slice_id = (request.get("form_data") or {}).get("slice_id")
+            results = payload.get("result") or []
+            count = sum(int(r.get("rowcount") or 0) for r in results)
+        else:
+            form = parse_qs(urlparse(url).query).get("form_data", ["{}"])[0]
+            slice_id = json.loads(form).get("slice_id")
+            data = payload.get("data")
+            count = int(payload.get("rowcount") or 0) or (
+                len(data.get("features", [])) if isinstance(data, dict) else len(data or [])
+            )
+        if slice_id is not None:
+            rows[int(slice_id)] = count
+    except Exception:  # a response that is not a chart's JSON
+        return
 
 
 def check_dashboard(
@@ -257,13 +310,15 @@ def check_dashboard(
     height: int = 1000,
     settle_polls: int = 3,
     native_filters: dict[str, tuple[str, list[str]]] | None = None,
+    allow_empty: bool = False,
 ) -> DashboardRender:
     """Open the dashboard (id or slug) in headless Chromium as ``username`` and check every chart.
 
     Waits until every chart of the dashboard is on the page, no spinner is left, and each chart shows either
     data or an error, the same for ``settle_polls`` polls in a row (animations finish). Saves a full-page
     PNG to ``screenshot``. ``native_filters`` (filter id -> (column, values)) opens the dashboard with those
-    native filters applied, as a shared link would. Raises :class:`DashboardCheckError` when a chart shows an error or does not finish
+    native filters applied, as a shared link would. A chart showing "no results" fails the check unless
+    ``allow_empty``. Raises :class:`DashboardCheckError` when a chart shows an error or does not finish
     within ``timeout`` seconds; otherwise returns what each chart rendered.
     """
     from playwright.sync_api import sync_playwright
@@ -283,6 +338,7 @@ def check_dashboard(
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     profile = Path(tempfile.mkdtemp(prefix="fupin-chromium-"))
     console_errors: list[str] = []
+    rows: dict[int, int] = {}
     try:
         with sync_playwright() as playwright:
             context = playwright.chromium.launch_persistent_context(
@@ -297,6 +353,7 @@ def check_dashboard(
                 context.add_cookies(cookies)
                 page = context.new_page()
                 page.on("pageerror", lambda exc: console_errors.append(str(exc)))
+                page.on("response", lambda response: _record_rows(response, rows))
                 response = page.goto(url, wait_until="domcontentloaded", timeout=timeout * 1000)
                 if response is None or response.status != 200 or "/login" in page.url:
                     raise DashboardCheckError(
@@ -306,7 +363,7 @@ def check_dashboard(
                 deadline = started + timeout
                 while time.monotonic() < deadline:
                     new_state = page.evaluate(_CHART_STATES_JS)
-                    if _settled(new_state, expected):
+                    if _settled(new_state, expected, rows):
                         calm = calm + 1 if new_state == state else 1
                         if calm >= settle_polls:
                             break
@@ -338,6 +395,8 @@ def check_dashboard(
             tables=c["tables"],
             kinds=c["kinds"],
             canvas_colours=c["canvas_colours"],
+            rows=rows.get(c["chart_id"]),
+            empty=c["empty"],
         )
         for c in state["charts"]
     ]
@@ -348,7 +407,9 @@ def check_dashboard(
         charts=charts,
         seconds=time.monotonic() - started,
     )
-    failed = [f"{c.name}: {c.error}" for c in charts if c.error]
+    failed = [
+        f"{c.name}: {c.error or 'no results'}" for c in charts if c.error or (c.empty and not allow_empty)
+    ]
     if failed:
         raise DashboardCheckError(f"{url}: charts show errors: {failed}; screenshot {screenshot}")
     return render

@@ -1,4 +1,5 @@
-"""``fupin dashboards``: serve Superset with the county dashboards, provision them, check them in Chromium."""
+"""``fupin dashboards``: serve Superset with the county dashboards, provision them (with roles), generate their
+YAML from the spec, check them in Chromium."""
 
 from __future__ import annotations
 
@@ -70,15 +71,33 @@ def provision_command(
     url: Annotated[str, typer.Option(help="Superset's address.")] = DEFAULT_URL,
     warehouse: WarehouseOption = None,
 ) -> None:
-    """Import (overwrite) the database, dataset, charts and dashboards into a running Superset."""
+    """Import (overwrite) the database, datasets, charts and dashboards into a running Superset; create or
+    update the roles (county, each town, each village, analyst) and their row-level security."""
     from dashboards import server
     from dashboards.provision import provision
+    from dashboards.roles import dump
 
     user, password = server.admin_credentials(get_settings())
     result = provision(url, user, password, _warehouse(warehouse))
-    console.print(f"dashboard {result.dashboard_id}: {url}{result.dashboard_url}")
-    for chart_uuid, name in result.chart_names.items():
-        console.print(f"  chart {result.chart_ids[chart_uuid]}: {name}")
+    for dashboard in result.dashboards.values():
+        console.print(f"dashboard {dashboard.dashboard_id}: {url}{dashboard.dashboard_url}")
+        for chart_uuid, name in dashboard.chart_names.items():
+            console.print(f"  chart {dashboard.chart_ids[chart_uuid]}: {name}")
+    if result.roles is not None:
+        console.print(f"roles: {dump(result.roles)}")
+
+
+@app.command()
+def generate(warehouse: WarehouseOption = None) -> None:
+    """Rewrite the asset YAML from dashboards/spec.py, reading columns from a built warehouse."""
+    from dashboards.generate import generate as build
+    from dashboards.generate import write
+
+    generated = build(_warehouse(warehouse))
+    write(generated)
+    console.print(f"{len(generated.files)} asset files written")
+    for line in generated.left_out:
+        console.print(f"[yellow]left out[/]: {line}")
 
 
 @app.command()

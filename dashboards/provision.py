@@ -14,12 +14,14 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
+
+from dashboards.roles import RolesReport, provision_roles
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 BUNDLE_ROOT = "fupin_assets"
@@ -31,12 +33,14 @@ class ProvisionError(RuntimeError):
 
 @dataclass(frozen=True)
 class Provisioned:
-    """What :func:`provision` left in Superset."""
+    """What :func:`provision` left in Superset: the first dashboard, and every dashboard by slug."""
 
     dashboard_id: int
     dashboard_url: str
     chart_ids: dict[str, int]  # chart uuid -> id
     chart_names: dict[str, str]  # chart uuid -> title
+    dashboards: dict[str, Provisioned] = field(default_factory=dict)
+    roles: RolesReport | None = None
 
 
 def load_assets(assets_dir: Path = ASSETS_DIR) -> dict[str, dict[str, Any]]:
@@ -101,7 +105,8 @@ def build_position(
 ) -> dict[str, Any]:
     """Superset's ``position_json`` for rows of charts; each chart carries its ``meta.uuid``.
 
-    ``chartId`` is a placeholder numbered from 1: the importer replaces it with the chart's real id.
+    ``chartId`` is a placeholder numbered from 1 in layout order: the importer replaces it with the chart's
+    real id (and so the ids in native filters' scopes, see :func:`placeholder_ids`).
     """
     position: dict[str, Any] = {
         "DASHBOARD_VERSION_KEY": "v2",
@@ -141,6 +146,24 @@ def build_position(
     return position
 
 
+def placeholder_ids(layout: list[list[dict[str, Any]]]) -> dict[str, int]:
+    """Chart uuid -> the placeholder id :func:`build_position` gives it."""
+    cells = [str(cell["chart"]) for row in layout for cell in row]
+    return {chart_uuid: number for number, chart_uuid in enumerate(cells, start=1)}
+
+
+def _render_dashboard(body: dict[str, Any], charts_by_uuid: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """``layout`` becomes ``position``; filter scopes list charts by uuid in the files, by placeholder id here."""
+    body = json.loads(json.dumps(body))
+    layout = body.pop("layout", [])
+    ids = placeholder_ids(layout)
+    body["position"] = build_position(body["dashboard_title"], layout, charts_by_uuid)
+    for fltr in body.get("metadata", {}).get("native_filter_configuration", []):
+        scope = fltr.get("scope", {})
+        scope["excluded"] = [ids.get(str(item), item) for item in scope.get("excluded", [])]
+    return body
+
+
 def build_bundle(warehouse_path: Path, assets_dir: Path = ASSETS_DIR) -> bytes:
     """The assets ZIP (in memory) for ``warehouse_path``, in the layout Superset's export produces."""
     assets = load_assets(assets_dir)
@@ -151,8 +174,7 @@ def build_bundle(warehouse_path: Path, assets_dir: Path = ASSETS_DIR) -> bytes:
         if name.startswith("databases/"):
             body = render_database(body, warehouse_path)
         elif name.startswith("dashboards/"):
-            body = dict(body)
-            body["position"] = build_position(body["dashboard_title"], body.pop("layout", []), charts_by_uuid)
+            body = _render_dashboard(body, charts_by_uuid)
         rendered[name] = body
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
@@ -228,26 +250,52 @@ def dashboard_of(client: httpx.Client, slug: str) -> Provisioned:
     )
 
 
+def dataset_columns(assets: dict[str, dict[str, Any]]) -> dict[str, set[str]]:
+    """Dataset name -> its column names, from the asset files."""
+    return {
+        body["table_name"]: {c["column_name"] for c in body.get("columns", [])}
+        for body in _of_kind(assets, "datasets").values()
+    }
+
+
 def provision(
     base_url: str,
     username: str,
     password: str,
     warehouse_path: Path,
     assets_dir: Path = ASSETS_DIR,
+    roles: bool = True,
 ) -> Provisioned:
-    """Import the dashboards, charts, dataset and database into the Superset at ``base_url``.
+    """Import the dashboards, charts, datasets and database into the Superset at ``base_url``; then create
+    or update the roles and row-level-security rules (:mod:`dashboards.roles`) unless ``roles`` is false.
 
     ``warehouse_path`` is the published DuckDB file; Superset opens it read-only. Idempotent: running it
-    again replaces every asset with the definitions in ``assets_dir`` and creates no copies.
+    again replaces every asset with the definitions in ``assets_dir`` and creates no copies. Returns the
+    county overview (or the first dashboard) with every dashboard by slug in ``dashboards``.
     """
     warehouse_path = Path(warehouse_path)
     if not warehouse_path.is_file():
         raise ProvisionError(f"the warehouse file {warehouse_path} does not exist (run the pipeline first)")
     bundle = build_bundle(warehouse_path, assets_dir)
-    slugs = [body["slug"] for body in _of_kind(load_assets(assets_dir), "dashboards").values()]
+    assets = load_assets(assets_dir)
+    slugs = [body["slug"] for body in _of_kind(assets, "dashboards").values()]
+    slugs.sort(key=lambda slug: slug != "county-overview")
+    database_name = next(iter(_of_kind(assets, "databases").values()))["database_name"]
     client = login(base_url, username, password)
     try:
         import_bundle(client, bundle)
-        return dashboard_of(client, slugs[0])
+        dashboards = {slug: dashboard_of(client, slug) for slug in slugs}
+        report = (
+            provision_roles(client, warehouse_path, dataset_columns(assets), database_name) if roles else None
+        )
     finally:
         client.close()
+    first = dashboards[slugs[0]]
+    return Provisioned(
+        dashboard_id=first.dashboard_id,
+        dashboard_url=first.dashboard_url,
+        chart_ids=first.chart_ids,
+        chart_names=first.chart_names,
+        dashboards=dashboards,
+        roles=report,
+    )

@@ -320,7 +320,7 @@ def scatter_map(key, title, dataset, size_metric, needs, width=6, height=60) -> 
         "mapbox_style": "",
         "row_limit": 5000,
         "adhoc_filters": [],
-        "groupby": ["village_name", "lat", "lon"],
+        "groupby": ["village_name"],
         "js_columns": [],
         "time_range": "No filter",
     }
@@ -710,6 +710,7 @@ CHARTS = [
             "household_id",
             "nearest_point_m",
             "points_in_window",
+            "suspicion_reason",
         ],
         [
             "visit_date",
@@ -1059,13 +1060,13 @@ DASHBOARDS = [
             ["cadre_path"],
         ],
         [
-            Filter("town", "乡镇 Town", "town_name", "cadre_workload"),
-            Filter("village", "村 Village", "village_name", "cadre_workload", search_all=True),
+            Filter("town", "乡镇 Town", "town_name", "visit_frequency"),
+            Filter("village", "村 Village", "village_name", "visit_frequency", search_all=True),
             Filter(
                 "cadre",
                 "轨迹干部 Cadre (trajectory)",
                 "cadre_id",
-                "cadre_paths",
+                "visit_authenticity",
                 default_first=True,
                 multi=False,
                 search_all=True,

@@ -24,6 +24,7 @@ import yaml
 from dashboards import server
 from dashboards.browser import DashboardCheckError, check_dashboard
 from dashboards.provision import ASSETS_DIR, Provisioned, login, provision
+from dashboards.roles import ANALYST_ROLE, COUNTY_ROLE, ensure_user, town_role
 from fupin.settings import REPO_ROOT, Settings
 
 pytestmark = pytest.mark.browser
@@ -39,7 +40,7 @@ TIMINGS: dict[str, float] = {}
 
 def _bar_colours() -> dict[str, str]:
     """Status label -> the colour the bar chart's definition gives it (lower-case hex)."""
-    chart = yaml.safe_load((ASSETS_DIR / "charts" / "households_by_status_per_town.yaml").read_text())
+    chart = yaml.safe_load((ASSETS_DIR / "charts" / "status_bar.yaml").read_text())
     colours = {}
     for series, colour in chart["params"]["label_colors"].items():
         label = next(label for label, name in STATUS_NAMES.items() if series.endswith(name))
@@ -237,9 +238,9 @@ def test_provisioning_again_keeps_one_copy_and_the_files_win(
 
     changed = tmp_path / "assets"
     shutil.copytree(ASSETS_DIR, changed)
-    chart_file = changed / "charts" / "households_by_status_per_town.yaml"
+    chart_file = changed / "charts" / "status_bar.yaml"
     chart_file.write_text(chart_file.read_text().replace("Households by status per town", "Households (v2)"))
-    second = provision(superset.url, *admin, published_warehouse, assets_dir=changed)
+    second = provision(superset.url, *admin, published_warehouse, assets_dir=changed, roles=False)
     assert _counts(api) == before
     assert second.chart_ids == provisioned.chart_ids
     bar = next(uuid for uuid, name in provisioned.chart_names.items() if BAR_CHART in name)
@@ -259,7 +260,7 @@ def test_a_chart_error_fails_the_browser_check(superset, admin, provisioned, pub
 
     empty = tmp_path / "empty.duckdb"
     duckdb.connect(str(empty)).close()
-    provision(superset.url, *admin, empty)
+    provision(superset.url, *admin, empty, roles=False)
     try:
         with pytest.raises(DashboardCheckError, match="status_by_village"):
             check_dashboard(superset.url, *admin, DASHBOARD, tmp_path / "broken.png", timeout=90)
@@ -288,4 +289,167 @@ def test_the_command_line_takes_a_screenshot(superset, superset_settings, provis
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert out.stat().st_size > 20_000
-    assert "县级总览 County overview: 2 charts" in proc.stderr
+    assert f"县级总览 County overview: {len(provisioned.chart_ids)} charts" in proc.stderr
+
+
+# ------------------------------------------------------------------------------ every dashboard, roles, RLS
+USER_PASSWORD = "Fupin-test-2017"  # test users only, in a throwaway Superset
+
+
+def _warehouse_rows(warehouse: Path, sql: str) -> list[tuple]:
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def towns(published_warehouse) -> list[tuple[str, str]]:
+    """(town code, town name) of the published warehouse."""
+    return _warehouse_rows(
+        published_warehouse,
+        "select distinct town_code, town_name from marts.status_by_village order by town_code",
+    )
+
+
+@pytest.fixture(scope="module")
+def users(superset, admin, provisioned, towns) -> dict[str, tuple[str, str]]:
+    """One user per kind of role: the county leader, the first town's leader, an analyst."""
+    assert provisioned.roles is not None
+    roles = provisioned.roles.roles
+    wanted = {
+        "county": [COUNTY_ROLE],
+        "town": [town_role(towns[0][0])],
+        "analyst": [ANALYST_ROLE],
+    }
+    client = login(superset.url, *admin)
+    try:
+        for name, role_names in wanted.items():
+            ensure_user(client, f"test_{name}", USER_PASSWORD, role_names, roles)
+    finally:
+        client.close()
+    return {name: (f"test_{name}", USER_PASSWORD) for name in wanted}
+
+
+def _number(text: str) -> float:
+    digits = "".join(ch for ch in text.split("\n")[0] if ch.isdigit() or ch in ".-%")
+    return float(digits.rstrip("%"))
+
+
+def test_roles_follow_the_warehouse_regions(provisioned, towns, published_warehouse):
+    report = provisioned.roles
+    villages = _warehouse_rows(
+        published_warehouse, "select distinct village_code from marts.status_by_village"
+    )
+    expected = {COUNTY_ROLE, ANALYST_ROLE} | {town_role(code) for code, _ in towns}
+    expected |= {f"village_{code}" for (code,) in villages}
+    assert set(report.roles) == expected
+    # a rule per town and per village, on every dataset with the area's code
+    assert report.rules >= len(towns) + len(villages)
+    assert report.datasets_by_town >= 1 and report.datasets_by_village >= 1
+
+
+def test_every_dashboard_renders_with_data_as_the_county_leader(superset, provisioned, users):
+    assert len(provisioned.dashboards) >= 1
+    for slug, dashboard in provisioned.dashboards.items():
+        shot = SCREENSHOTS / f"{slug}.png"
+        shot.unlink(missing_ok=True)
+        render = check_dashboard(superset.url, *users["county"], slug, shot)
+        TIMINGS[f"load_s:{slug}"] = round(render.seconds, 2)
+        assert sorted(c.chart_id for c in render.charts) == sorted(dashboard.chart_ids.values()), slug
+        for chart in render.charts:
+            assert chart.error is None and not chart.loading, (slug, chart)
+            assert chart.has_data, f"{slug}: {chart.name} rendered no data"
+        assert shot.stat().st_size > 20_000
+
+
+def test_displayed_figures_equal_the_marts(superset, provisioned, users, published_warehouse):
+    render = check_dashboard(superset.url, *users["county"], DASHBOARD, SCREENSHOTS / "county-overview.png")
+    shown = {c.name: c for c in render.charts}
+    checks = {
+        "贫困户(现有)": "select sum(households) from marts.status_by_village where status_label in ('red','yellow')",
+        "已脱贫户": "select sum(households) from marts.status_by_village where status_label = 'green'",
+        "帮扶中户": "select sum(households) from marts.status_by_village where status_label = 'yellow'",
+    }
+    compared = 0
+    for title, sql in checks.items():
+        chart = next((c for name, c in shown.items() if name.startswith(title)), None)
+        if chart is None:
+            continue
+        (expected,) = _warehouse_rows(published_warehouse, sql)[0]
+        assert _number(chart.text) == expected, (title, chart.text, expected)
+        compared += 1
+    assert compared >= 1, f"no KPI to compare among {list(shown)}"
+
+
+def test_a_town_role_sees_only_its_town(superset, provisioned, users, towns, expected_status_counts):
+    code, name = towns[0]
+    render = check_dashboard(
+        superset.url, *users["town"], DASHBOARD, SCREENSHOTS / "county-overview-as-town.png"
+    )
+    cells = render.chart(PIVOT_CHART).pivot()
+    assert {row for row, _ in cells} == {name}
+    assert _pivot_counts(cells, [name]) == _all_counts(expected_status_counts, [name])
+    other_towns = [n for _, n in towns if n != name]
+    for chart in render.charts:
+        for other in other_towns:
+            assert other not in chart.text, f"{chart.name} shows {other} to {name}'s role"
+
+
+def test_another_towns_household_card_cannot_be_opened(
+    superset, provisioned, users, towns, published_warehouse
+):
+    if "household-card" not in provisioned.dashboards:
+        pytest.skip("the household card mart is not in this warehouse")
+    other_code = towns[1][0]
+    (household,) = _warehouse_rows(
+        published_warehouse,
+        f"select min(household_id) from marts.household_card where town_code = '{other_code}'",
+    )[0]
+    pick = {"NATIVE_FILTER-fupin-household": ("household_id", [household])}
+    # the county leader opens it ...
+    seen = check_dashboard(
+        superset.url,
+        *users["county"],
+        "household-card",
+        SCREENSHOTS / "household-card-county.png",
+        native_filters=pick,
+    )
+    assert str(household) in seen.chart("家庭 Family").text
+    # ... the first town's leader gets no rows on any chart of the card
+    hidden = check_dashboard(
+        superset.url,
+        *users["town"],
+        "household-card",
+        SCREENSHOTS / "household-card-other-town.png",
+        native_filters=pick,
+        allow_empty=True,
+    )
+    for chart in hidden.charts:
+        assert str(household) not in chart.text, chart.name
+    assert hidden.chart("家庭 Family").empty
+
+
+def test_leaders_have_no_sql_lab_and_analysts_only_the_marts(superset, provisioned, users):
+    def run_sql(user: tuple[str, str], sql: str) -> httpx.Response:
+        client = login(superset.url, *user)
+        try:
+            database = client.get("/api/v1/database/", params={"q": "(page_size:100)"}).json()["result"]
+            return client.post(
+                "/api/v1/sqllab/execute/",
+                json={"database_id": database[0]["id"], "sql": sql, "runAsync": False},
+            )
+        finally:
+            client.close()
+
+    marts_sql = "select count(*) as n from marts.status_by_village"
+    assert run_sql(users["county"], marts_sql).status_code in (401, 403)
+    assert run_sql(users["town"], marts_sql).status_code in (401, 403)
+    allowed = run_sql(users["analyst"], marts_sql)
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.json()["data"][0]["n"] > 0
+    refused = run_sql(users["analyst"], "select count(*) as n from raw.households")
+    assert refused.status_code in (401, 403), refused.text
