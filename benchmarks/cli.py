@@ -89,6 +89,7 @@ def extract(
     seed: int = typer.Option(20170101),
     counties: int | None = typer.Option(None, help="scale M only: the first N counties"),
     routes: str = typer.Option("extension,adbc,parquet", help="comma-separated routes to measure"),
+    tables: str | None = typer.Option(None, help="comma-separated tables (default: every extracted table)"),
 ) -> None:
     """Rows per second of the PostgreSQL extract: the product's, an Arrow-native driver's, and the baseline."""
     from benchmarks.extract import ROUTE_NAMES, bench_extract, extract_table, type_differences
@@ -97,7 +98,13 @@ def extract(
     st = _state(scale, state, seed, counties)
     generated = st.ensure_generated(log=_log)
     load_before = os.getloadavg()
-    results = bench_extract(st, runs=runs, routes=tuple(routes.split(",")), log=_log)
+    results = bench_extract(
+        st,
+        runs=runs,
+        routes=tuple(routes.split(",")),
+        log=_log,
+        tables=tables.split(",") if tables else None,
+    )
     print(f"## PostgreSQL extract, {_describe(st, generated)}")
     print(
         f"Machine: {machine()}; load average {load_before[1]:.1f} before, {os.getloadavg()[1]:.1f} after "
@@ -123,6 +130,9 @@ def all_stages(
     seed: int = typer.Option(20170101),
     counties: int | None = typer.Option(None, help="scale M only: the first N counties"),
     json_out: Path | None = typer.Option(None, "--json", help="also write the figures as JSON here"),
+    stages: str = typer.Option(
+        "extract,sheets,dbt,quality,publish,dashboards,daily", help="comma-separated stages to run, in order"
+    ),
 ) -> None:
     """Every stage of the pipeline with its baseline: extract, spreadsheets, dbt, quality, dashboards, a day."""
     from benchmarks.stages import bench_all, stage_table
@@ -132,7 +142,7 @@ def all_stages(
     generated = st.ensure_generated(log=_log)
     load_before = os.getloadavg()
     started = time.perf_counter()
-    out = bench_all(st, runs=runs, heavy_runs=heavy_runs, log=_log)
+    out = bench_all(st, runs=runs, heavy_runs=heavy_runs, log=_log, stages=tuple(stages.split(",")))
     elapsed = time.perf_counter() - started
     load_after = os.getloadavg()
     print(f"## Pipeline stages, {_describe(st, generated)}")

@@ -189,10 +189,19 @@ class RouteResult:
 
 
 def bench_extract(
-    state: BenchState, runs: int = 3, routes: tuple[str, ...] = ROUTES, log=print, keep: bool = False
+    state: BenchState,
+    runs: int = 3,
+    routes: tuple[str, ...] = ROUTES,
+    log=print,
+    keep: bool = False,
+    tables: list[str] | None = None,
 ) -> dict[str, RouteResult]:
     dsn = state.start()
-    tables = operational_tables(dsn)
+    available = operational_tables(dsn)
+    unknown = [t for t in tables or [] if t not in available]
+    if unknown:
+        raise ValueError(f"no such operational table(s): {unknown}")
+    tables = tables or available
     results = {r: RouteResult(r) for r in routes}
     for n in range(1, runs + 1):
         for route in routes:
@@ -200,9 +209,9 @@ def bench_extract(
             log(f"run {n}/{runs}: {ROUTE_NAMES[route]} ...")
             measured = isolated(RUNNERS[route], dsn, str(target), tables, environ=state.environ())
             results[route].runs.append(measured)
+            rate = fmt_rate(results[route].rows, measured["result"]["seconds"])
             log(
-                f"  {fmt_seconds(measured['result']['seconds'])} s, "
-                f"{results[route].runs[-1]['result'] and fmt_rate(results[route].rows, measured['result']['seconds'])} rows/s, "
+                f"  {fmt_seconds(measured['result']['seconds'])} s, {rate} rows/s, "
                 f"peak {mib(measured['peak_rss'])} MiB"
             )
             if not keep:

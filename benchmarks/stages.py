@@ -352,62 +352,111 @@ def _seed_tables(src: Path, dst: Path, settings) -> None:
 
 
 # -- the harness -------------------------------------------------------------------------------------------
-def bench_all(state: BenchState, runs: int = 3, heavy_runs: int | None = None, log=print) -> dict:
-    """Run every stage; return ``{"rows": [StageRow...], "context": {...}}``.
+STAGES = ("extract", "sheets", "dbt", "quality", "publish", "dashboards", "daily")
+
+
+def bench_all(
+    state: BenchState,
+    runs: int = 3,
+    heavy_runs: int | None = None,
+    log=print,
+    stages: tuple[str, ...] = STAGES,
+    published: Path | None = None,
+) -> dict:
+    """Run the chosen stages in order; return ``{"rows": [StageRow...], "context": {...}}``.
 
     ``runs`` repeats the short pieces (extract, dbt build, direct SQL, daily run); ``heavy_runs`` (default:
-    ``runs``) the full rebuild baseline.
+    ``runs``) the full-rebuild baseline. ``published`` points the dashboard queries at another published
+    warehouse (default: the one this run publishes).
     """
-    from simulator.advance import advance_day
-
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        raise ValueError(f"unknown stages {sorted(unknown)}; known: {', '.join(STAGES)}")
     heavy_runs = heavy_runs or runs
     settings = state.settings
-    dsn = state.start()
     env = state.environ()
-    ensure_sheets(state, log=log)
-    tables = operational_tables(dsn)
-    work = state.work_dir
     rows: list[StageRow] = []
     context: dict = {}
+    if "sheets" in stages or "daily" in stages:
+        ensure_sheets(state, log=log)
+    if "extract" in stages:
+        rows.append(stage_extract(state, runs, log))
+    if "sheets" in stages:
+        rows.append(stage_sheets(state, log))
+    if "dbt" in stages:
+        rows.append(stage_dbt(state, runs, log, context))
+    warehouse_rows = None
+    if "quality" in stages or "publish" in stages:
+        warehouse_rows = table_rows(settings.build_path, ("raw", "raw_sheets", *BUILD_SCHEMAS), settings)
+    if "quality" in stages:
+        log("quality checkpoint ...")
+        checked = isolated(child_check, "bench", environ=env)
+        c = checked["result"]
+        note = f"{c.get('checks', '?')} checks, " + (
+            "passed" if c["passed"] else f"BLOCKED by {sorted(c['blocking_failures'])}"
+        )
+        rows.append(
+            StageRow("quality checkpoint", warehouse_rows, checked["wall_seconds"], _peak(checked), note=note)
+        )
+    if "publish" in stages:
+        log("publish ...")
+        out = isolated(child_publish, "bench", environ=env)
+        rows.append(
+            StageRow(
+                "publish (atomic swap)",
+                warehouse_rows,
+                out["wall_seconds"],
+                _peak(out),
+                note=f"{out['result']['bytes'] / 2**20:,.0f} MiB file",
+            )
+        )
+    if "dashboards" in stages:
+        rows += stage_dashboards(state, published or settings.published_path, log)
+    if "daily" in stages:
+        rows.append(stage_daily(state, runs, heavy_runs, log, context))
+    return {"rows": rows, "context": context}
 
-    # 1. extract (the product's, into the build warehouse) vs DuckDB COPY to Parquet
+
+def stage_extract(state: BenchState, runs: int, log) -> StageRow:
+    """The product's extract into the build warehouse vs DuckDB copying the same tables to Parquet."""
+    settings, dsn, env, work = state.settings, state.start(), state.environ(), state.work_dir
+    tables = operational_tables(dsn)
     ext_runs, pq_runs = [], []
     for n in range(1, runs + 1):
         log(f"extract run {n}/{runs} ...")
         ext_runs.append(isolated(run_extension, dsn, str(settings.build_path), tables, environ=env))
         pq_runs.append(isolated(run_parquet, dsn, str(work / "parquet"), tables, environ=env))
     _fresh(work / "parquet")
-    extracted = sum(t["rows"] for t in ext_runs[-1]["result"]["tables"].values())
-    rows.append(
-        StageRow(
-            "extract (PostgreSQL -> raw)",
-            extracted,
-            median(r["result"]["seconds"] for r in ext_runs),
-            max(_peak(r) for r in ext_runs),
-            "DuckDB COPY to Parquet",
-            median(r["result"]["seconds"] for r in pq_runs),
-            note=f"{len(tables)} tables",
-            runs=runs,
-        )
+    return StageRow(
+        "extract (PostgreSQL -> raw)",
+        sum(t["rows"] for t in ext_runs[-1]["result"]["tables"].values()),
+        median(r["result"]["seconds"] for r in ext_runs),
+        max(_peak(r) for r in ext_runs),
+        "DuckDB COPY to Parquet",
+        median(r["result"]["seconds"] for r in pq_runs),
+        note=f"{len(tables)} tables",
+        runs=runs,
     )
 
-    # 2. spreadsheets
+
+def stage_sheets(state: BenchState, log) -> StageRow:
     log("spreadsheets ...")
-    sheets = isolated(child_sheets, "bench", environ=env)
-    rows.append(
-        StageRow(
-            "spreadsheets (drop folder -> raw_sheets)",
-            sheets["result"]["received"],
-            sheets["wall_seconds"],
-            _peak(sheets),
-            note=f"{sheets['result']['accepted']:,} accepted, {sheets['result']['quarantined']:,} quarantined",
-        )
+    sheets = isolated(child_sheets, "bench", environ=state.environ())
+    return StageRow(
+        "spreadsheets (drop folder -> raw_sheets)",
+        sheets["result"]["received"],
+        sheets["wall_seconds"],
+        _peak(sheets),
+        note=f"{sheets['result']['accepted']:,} accepted, {sheets['result']['quarantined']:,} quarantined",
     )
+
+
+def stage_dbt(state: BenchState, runs: int, log, context: dict) -> StageRow:
+    """``dbt build`` on copies of the extracted warehouse vs the SQL it ran, executed straight in DuckDB."""
+    settings, env, work = state.settings, state.environ(), state.work_dir
     _checkpoint(settings.build_path, settings)
     snapshot = work / "raw_snapshot" / "warehouse.duckdb"
     _copy_db(settings.build_path, snapshot)
-
-    # 3. dbt build vs its compiled SQL executed directly
     dbt_runs = []
     for n in range(1, runs + 1):
         log(f"dbt build run {n}/{runs} ...")
@@ -415,8 +464,7 @@ def bench_all(state: BenchState, runs: int = 3, heavy_runs: int | None = None, l
         dbt_runs.append(isolated(child_dbt_build, environ=env))
         if not dbt_runs[-1]["result"]["ok"]:
             log(dbt_runs[-1]["result"]["error"])
-    target = settings.state_dir / "dbt" / "target"
-    statements = direct_statements(target)
+    statements = direct_statements(settings.state_dir / "dbt" / "target")
     built_rows = table_rows(settings.build_path, BUILD_SCHEMAS, settings)
     direct = work / "direct" / "warehouse.duckdb"
     direct_runs = []
@@ -426,74 +474,58 @@ def bench_all(state: BenchState, runs: int = 3, heavy_runs: int | None = None, l
         _seed_tables(settings.build_path, direct, settings)
         direct_runs.append(isolated(child_direct_sql, str(direct), statements, environ=env))
     _fresh(direct)
+    _fresh(snapshot)
     failed = direct_runs[-1]["result"]["failed"]
     ok = all(r["result"]["ok"] for r in dbt_runs)
-    dbt_note = dbt_runs[-1]["result"].get("dbt", "") if ok else "dbt build FAILED"
+    note = dbt_runs[-1]["result"].get("dbt", "") if ok else "dbt build FAILED"
     if failed:
-        dbt_note += f"; {len(failed)} compiled statements failed directly"
+        note += f"; {len(failed)} compiled statements failed directly"
         context["direct_failures"] = failed
-    rows.append(
-        StageRow(
-            "dbt build (seeds, models, tests)",
-            built_rows,
-            median(r["wall_seconds"] for r in dbt_runs),
-            max(_peak(r) for r in dbt_runs),
-            "compiled SQL straight in DuckDB",
-            median(r["wall_seconds"] for r in direct_runs),
-            note=dbt_note,
-            runs=runs,
-        )
+    context["direct_statements"] = len(statements)
+    return StageRow(
+        "dbt build (seeds, models, tests)",
+        built_rows,
+        median(r["wall_seconds"] for r in dbt_runs),
+        max(_peak(r) for r in dbt_runs),
+        "compiled SQL straight in DuckDB",
+        median(r["wall_seconds"] for r in direct_runs),
+        note=note,
+        runs=runs,
     )
 
-    # 4. quality checkpoint, 5. publish
-    log("quality checkpoint ...")
-    warehouse_rows = table_rows(settings.build_path, ("raw", "raw_sheets", *BUILD_SCHEMAS), settings)
-    checked = isolated(child_check, "bench", environ=env)
-    c = checked["result"]
-    note = f"{c.get('checks', '?')} checks, " + (
-        "passed" if c["passed"] else f"BLOCKED by {sorted(c['blocking_failures'])}"
-    )
-    rows.append(
-        StageRow("quality checkpoint", warehouse_rows, checked["wall_seconds"], _peak(checked), note=note)
-    )
-    log("publish ...")
-    published = isolated(child_publish, "bench", environ=env)
-    rows.append(
-        StageRow(
-            "publish (atomic swap)",
-            warehouse_rows,
-            published["wall_seconds"],
-            _peak(published),
-            note=f"{published['result']['bytes'] / 2**20:,.0f} MiB file",
-        )
-    )
 
-    # 6. dashboard queries on the published file vs PostgreSQL
-    log("dashboard queries ...")
+def stage_dashboards(state: BenchState, published: Path, log) -> list[StageRow]:
+    """Every mart's representative queries on the published file vs the same questions asked of PostgreSQL."""
     from benchmarks.queries import mart_queries
     from fupin.duck import connect
 
-    con = connect(settings.published_path, read_only=True, settings=settings)
-    queries = mart_queries(con)
-    mart_rows = {
-        q.table: con.execute(f'select count(*) from marts."{q.table}"').fetchone()[0] for q in queries
-    }
-    con.close()
+    log("dashboard queries ...")
+    settings, dsn, env = state.settings, state.start(), state.environ()
+    con = connect(published, read_only=True, settings=settings)
+    try:
+        queries = mart_queries(con)
+        mart_rows = {
+            q.table: con.execute(f'select count(*) from marts."{q.table}"').fetchone()[0] for q in queries
+        }
+    finally:
+        con.close()
     repeat = 20
     pg_repeat = 5 if state.scale in ("XS", "S") else 3
     duck = isolated(
-        child_duck_queries,
-        str(settings.published_path),
-        [(q.name, q.duck_sql) for q in queries],
-        repeat,
-        environ=env,
+        child_duck_queries, str(published), [(q.name, q.duck_sql) for q in queries], repeat, environ=env
     )
     pg = isolated(
         child_pg_queries, dsn, [(q.name, q.pg_sql) for q in queries if q.pg_sql], pg_repeat, environ=env
     )
+    rows = []
     for q in queries:
         t = duck["result"][q.name]
         base = pg["result"].get(q.name)
+        note = t if isinstance(t, str) else f"p95 of {repeat}"
+        if isinstance(base, list):
+            note += f"; PostgreSQL p95 of {pg_repeat}"
+        elif base:
+            note += f"; PostgreSQL {base}"
         rows.append(
             StageRow(
                 f"dashboard: {q.name}",
@@ -502,14 +534,17 @@ def bench_all(state: BenchState, runs: int = 3, heavy_runs: int | None = None, l
                 _peak(duck),
                 "same question on PostgreSQL" if q.pg_sql else "—",
                 p95(base) if isinstance(base, list) else None,
-                note=(t if isinstance(t, str) else f"p95 of {repeat}")
-                + (
-                    f"; PG p95 of {pg_repeat}" if isinstance(base, list) else (f"; PG {base}" if base else "")
-                ),
+                note=note,
             )
         )
+    return rows
 
-    # 7. daily incremental vs full rebuild
+
+def stage_daily(state: BenchState, runs: int, heavy_runs: int, log, context: dict) -> StageRow:
+    """After the simulator advances a day: that day's run vs a full rebuild of the same data."""
+    from simulator.advance import advance_day
+
+    settings, dsn, env, work = state.settings, state.start(), state.environ(), state.work_dir
     daily_runs, rebuild_runs, days = [], [], []
     rebuild_state = work / "rebuild"
     rebuild_env = {**env, "FUPIN_STATE_DIR": str(rebuild_state), "FUPIN_DROP_DIR": str(settings.drop_dir)}
@@ -520,26 +555,24 @@ def bench_all(state: BenchState, runs: int = 3, heavy_runs: int | None = None, l
         daily_runs.append(isolated(child_daily, str(day), environ=env))
     for n in range(1, heavy_runs + 1):
         log(f"full rebuild {n}/{heavy_runs} ...")
-        shutil.rmtree(rebuild_state / "warehouse", ignore_errors=True)
+        shutil.rmtree(rebuild_state, ignore_errors=True)
         rebuild_runs.append(isolated(child_rebuild, environ=rebuild_env))
     shutil.rmtree(rebuild_state, ignore_errors=True)
     d = daily_runs[-1]["result"]
-    rows.append(
-        StageRow(
-            "daily incremental (extract, sheets, dbt)",
-            d["rows"],
-            median(r["wall_seconds"] for r in daily_runs),
-            max(_peak(r) for r in daily_runs),
-            "full rebuild",
-            median(r["wall_seconds"] for r in rebuild_runs),
-            note=(
-                f"days {', '.join(days)}; last: extract {d['extract_seconds']:.1f} s, "
-                f"sheets {d['sheets_seconds']:.1f} s, dbt {d['dbt_seconds']:.1f} s"
-            ),
-            runs=runs,
-        )
-    )
     r = rebuild_runs[-1]["result"]
     context["rebuild"] = {k: round(v, 1) if isinstance(v, float) else v for k, v in r.items()}
     context["days"] = days
-    return {"rows": rows, "context": context}
+    return StageRow(
+        "daily incremental (extract, sheets, dbt)",
+        d["rows"],
+        median(x["wall_seconds"] for x in daily_runs),
+        max(_peak(x) for x in daily_runs),
+        "full rebuild",
+        median(x["wall_seconds"] for x in rebuild_runs),
+        note=(
+            f"days {', '.join(days)}; last: extract {d['extract_seconds']:.1f} s, "
+            f"sheets {d['sheets_seconds']:.1f} s, dbt {d['dbt_seconds']:.1f} s; rebuild: extract "
+            f"{r['extract_seconds']:.1f} s, dbt {r['dbt_seconds']:.1f} s"
+        ),
+        runs=runs,
+    )

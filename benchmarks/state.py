@@ -28,6 +28,7 @@ class BenchState:
     scale: str
     seed: int = 20170101
     counties: int | None = None
+    dsn: str | None = None  # an operational database run elsewhere (tests): used as it is, never generated
 
     def __post_init__(self) -> None:
         self.directory = Path(self.directory).resolve()
@@ -58,10 +59,13 @@ class BenchState:
     def start(self) -> str:
         """Start the state's PostgreSQL server (initialising it on first use); return its DSN."""
         self.directory.mkdir(parents=True, exist_ok=True)
+        if self.dsn:
+            return self.dsn
         return LocalPostgres(self.settings).start()
 
     def stop(self) -> None:
-        LocalPostgres(self.settings).stop()
+        if not self.dsn:
+            LocalPostgres(self.settings).stop()
 
     def generated(self) -> dict | None:
         """What the database holds, if it was generated with this state's key; else None."""
@@ -75,6 +79,8 @@ class BenchState:
     def ensure_generated(self, log=print) -> dict:
         """Reuse the generated database when its key matches, else generate it (and record the key)."""
         dsn = self.start()
+        if self.dsn:
+            return {**self.key, "dsn": "external"}
         recorded = self.generated()
         if recorded is not None:
             return recorded
@@ -97,7 +103,7 @@ class BenchState:
             "FUPIN_STATE_DIR": str(self.directory),
             "FUPIN_SCALE": self.scale,
             "FUPIN_SEED": str(self.seed),
-            "FUPIN_SOURCE_DSN": LocalPostgres(self.settings).dsn,
+            "FUPIN_SOURCE_DSN": self.dsn or LocalPostgres(self.settings).dsn,
         }
 
     def activate(self) -> None:
