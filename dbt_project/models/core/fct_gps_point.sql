@@ -1,6 +1,8 @@
 {#-
     Incremental by recorded day (delete+insert keyed on recorded_date): a run rebuilds, from the staging
     view, every day that received rows since the last build, and only those. See the model description.
+    The touched days are looked up (macro days_to_rebuild) before the model's query runs and written into it
+    as literals, so the scan of the source prunes by zone maps instead of reading every point.
 -#}
 {{
     config(
@@ -11,6 +13,11 @@
     )
 }}
 
+{% set touched_days = [] %}
+{% if execute and is_incremental() %}
+    {% set touched_days = days_to_rebuild(ref('stg_app__gps_points'), 'point_id') %}
+{% endif %}
+
 with
 
 points as (
@@ -19,53 +26,12 @@ points as (
 
 ),
 
-arrived as (
-
-    -- Rows loaded into raw since the last build: new days, late points of old days, re-extracted rows.
-    select
-        point_id,
-        recorded_date
-    from points
-    {% if is_incremental() %}
-        where extracted_at > (select max(built.extracted_at) from {{ this }} as built)
-    {% else %}
-        where false
-    {% endif %}
-
-),
-
-touched_days as (
-
-    select arrived.recorded_date from arrived
-    {% if is_incremental() %}
-        union
-        -- A re-extracted point whose recorded day changed: its old day is rebuilt too, so it leaves it.
-        select built.recorded_date
-        from {{ this }} as built
-        where built.point_id in (select arrived.point_id from arrived)
-    {% endif %}
-
-),
-
-day_range as (
-
-    -- Bounds on recorded_at around the touched days, so the scan of the source prunes by zone maps.
-    select
-        min(recorded_date) - interval 1 day as lower_at,
-        max(recorded_date) + interval 2 day as upper_at
-    from touched_days
-
-),
-
 to_build as (
 
-    select points.*
+    select *
     from points
     {% if is_incremental() %}
-        where
-            points.recorded_at >= (select day_range.lower_at from day_range)
-            and points.recorded_at < (select day_range.upper_at from day_range)
-            and points.recorded_date in (select touched_days.recorded_date from touched_days)
+        where {{ days_filter(touched_days) }}
     {% endif %}
 
 ),
