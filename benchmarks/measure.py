@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import resource
 import statistics
+import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -71,6 +72,9 @@ def sampler() -> PeakSampler:
 
 def _child(fn, args, kwargs, environ, preload):
     global _sampler
+    # The measured code's own output (DuckDB's progress bars, dbt's log) goes to stderr: stdout is the table.
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     os.environ.update(environ)
     for module in preload:
         # Imported before the clock starts: a long-running worker has them loaded already.

@@ -425,8 +425,8 @@ def stage_extract(state: BenchState, runs: int, log) -> StageRow:
     for n in range(1, runs + 1):
         log(f"extract run {n}/{runs} ...")
         ext_runs.append(isolated(run_extension, dsn, str(settings.build_path), tables, environ=env))
-        pq_runs.append(isolated(run_parquet, dsn, str(work / "parquet"), tables, environ=env))
-    _fresh(work / "parquet")
+        pq_runs.append(isolated(run_parquet, dsn, str(work / "stage_parquet"), tables, environ=env))
+    _fresh(work / "stage_parquet")
     return StageRow(
         "extract (PostgreSQL -> raw)",
         sum(t["rows"] for t in ext_runs[-1]["result"]["tables"].values()),
