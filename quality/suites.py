@@ -52,6 +52,8 @@ INCOME_PLAUSIBLE_MAX = 100_000
 COUNTY_BOX_MARGIN_DEG = 0.1
 # A raw table not refreshed for this long is stale.
 EXTRACT_MAX_AGE_HOURS = 36
+# A daily source (visits, GPS points) whose newest row is older than this, before the as-of, has stopped.
+ACTIVITY_MAX_LAG_DAYS = 7
 # A spreadsheet source whose latest file is older than this is stale (they are sent once a year).
 SHEET_MAX_AGE_DAYS = 400
 # A raw table that lost more than this share of the rows of the published warehouse is a broken load.
@@ -247,6 +249,21 @@ def checks() -> list[Check]:
                    loaded_at >= now() - interval {EXTRACT_MAX_AGE_HOURS} hour as ok
             from meta.watermarks
             where source = 'postgres'
+            """,
+            requires=("meta.watermarks",),
+        ),
+        Check(
+            "activity_source_current",
+            "raw_freshness",
+            WARNING,
+            "timeliness",
+            f"the daily sources (visits, GPS points) hold rows written within {ACTIVITY_MAX_LAG_DAYS} days of"
+            " the data's as-of moment",
+            f"""
+            select w.table_name as key, null as village_code,
+                   w.watermark >= a.as_of_ts - interval {ACTIVITY_MAX_LAG_DAYS} day as ok
+            from meta.watermarks w cross join q_as_of a
+            where w.source = 'postgres' and w.table_name in ('visits', 'gps_points')
             """,
             requires=("meta.watermarks",),
         ),
