@@ -18,6 +18,7 @@ SECRETS = {
     "FUPIN_SOURCE_PASSWORD": "x",
     "FUPIN_PII_SALT": "x",
     "AIRFLOW_DB_PASSWORD": "x",
+    "AIRFLOW_JWT_SECRET": "x",
     "SUPERSET_SECRET_KEY": "x",
     "FUPIN_SUPERSET_ADMIN_PASSWORD": "x",
 }
@@ -96,6 +97,7 @@ def test_airflow_commands_exist_in_the_locked_airflow(config):
     known = set(re.findall(r"^ {6}([a-z][a-z-]+)\b", listing, re.M))
     for name in (
         "airflow-init",
+        "airflow-pools",
         "airflow-api-server",
         "airflow-scheduler",
         "airflow-dag-processor",
@@ -106,3 +108,20 @@ def test_airflow_commands_exist_in_the_locked_airflow(config):
         assert command[1] in known, (
             f"`airflow {command[1]}` is not a command of the locked Airflow: {sorted(known)}"
         )
+
+
+def test_airflow_services_reach_the_execution_api_and_share_one_writer_pool(config):
+    """Tasks started by the scheduler report to the API server; the DAG's pool exists with one slot."""
+    from fupin.airflow_env import HEALTH_PATH, POOL
+
+    env = config["services"]["airflow-scheduler"]["environment"]
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-api-server:8080/execution/"
+    assert env["AIRFLOW__API_AUTH__JWT_SECRET"]
+    assert (
+        config["services"]["airflow-api-server"]["environment"]["AIRFLOW__API_AUTH__JWT_SECRET"]
+        == (env["AIRFLOW__API_AUTH__JWT_SECRET"])
+    )
+    pools = config["services"]["airflow-pools"]["command"]
+    assert pools[:5] == ["airflow", "pools", "set", POOL, "1"]
+    assert f"POOL = {POOL!r}".replace("'", '"') in (REPO_ROOT / "dags" / "fupin_daily.py").read_text()
+    assert HEALTH_PATH in " ".join(config["services"]["airflow-api-server"]["healthcheck"]["test"])
