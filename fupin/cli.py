@@ -166,6 +166,17 @@ def airflow_stop() -> None:
     console.print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
 
 
+@airflow_app.command(
+    "cmd",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+)
+def airflow_cmd(ctx: typer.Context) -> None:
+    """Any `airflow` command with the product's environment, e.g. `fupin airflow cmd backfill create ...`."""
+    from fupin.airflow_env import airflow
+
+    raise typer.Exit(airflow(get_settings(), *ctx.args, check=False).returncode)
+
+
 @airflow_app.command("status")
 def airflow_status() -> None:
     from fupin import airflow_env
