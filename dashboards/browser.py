@@ -105,7 +105,7 @@ class DashboardRender:
     title: str
     screenshot: Path
     charts: list[ChartRender]
-    seconds: float
+    seconds: float  # from logging in until every chart had finished (before the screenshot)
 
     def chart(self, name_part: str) -> ChartRender:
         """The chart whose title contains ``name_part``."""
@@ -359,19 +359,20 @@ def check_dashboard(
                     raise DashboardCheckError(
                         f"{url} did not open (HTTP {response.status if response else '-'}, at {page.url})"
                     )
-                state, calm = None, 0
                 deadline = started + timeout
-                while time.monotonic() < deadline:
-                    new_state = page.evaluate(_CHART_STATES_JS)
-                    if _settled(new_state, expected, rows):
-                        calm = calm + 1 if new_state == state else 1
-                        if calm >= settle_polls:
-                            break
-                    else:
-                        calm = 0
-                    state = new_state
-                    page.wait_for_timeout(500)
-                else:
+
+                def settle() -> dict[str, Any]:
+                    state, calm = None, 0
+                    while time.monotonic() < deadline:
+                        new_state = page.evaluate(_CHART_STATES_JS)
+                        if _settled(new_state, expected, rows):
+                            calm = calm + 1 if new_state == state else 1
+                            if calm >= settle_polls:
+                                return new_state
+                        else:
+                            calm = 0
+                        state = new_state
+                        page.wait_for_timeout(500)
                     page.screenshot(path=str(screenshot), full_page=True)
                     pending = [c["name"] for c in (state or {}).get("charts", []) if c["loading"]]
                     raise DashboardCheckError(
@@ -379,7 +380,19 @@ def check_dashboard(
                         f"{len((state or {}).get('charts', []))}; still loading: {pending}); "
                         f"page errors: {console_errors[:3]}; screenshot {screenshot}"
                     )
-                page.screenshot(path=str(screenshot), full_page=True)
+
+                state = settle()
+                loaded = time.monotonic() - started
+                # A full-page screenshot resizes the page and makes the charts draw again: make the window as
+                # tall as the dashboard, wait for the charts once more, then take the picture.
+                full = page.evaluate(
+                    "() => Math.max(document.documentElement.scrollHeight, document.body.scrollHeight)"
+                )
+                if full > height:
+                    page.set_viewport_size({"width": width, "height": int(full)})
+                    page.wait_for_timeout(1000)
+                    state = settle()
+                page.screenshot(path=str(screenshot))
             finally:
                 context.close()
     finally:
@@ -405,7 +418,7 @@ def check_dashboard(
         title=state["title"],
         screenshot=screenshot,
         charts=charts,
-        seconds=time.monotonic() - started,
+        seconds=loaded,
     )
     failed = [
         f"{c.name}: {c.error or 'no results'}" for c in charts if c.error or (c.empty and not allow_empty)

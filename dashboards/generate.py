@@ -191,6 +191,8 @@ def _filter_yaml(
         if fltr.kind == "filter_select"
         else {},
         "defaultDataMask": {"extraFormData": {}, "filterState": {}, "ownState": {}},
+        # charts in scope wait for the first value instead of querying everything first
+        "requiredFirst": fltr.default_first,
         "cascadeParentIds": [],
         # chart uuids here; provisioning turns them into the layout's chart ids
         "scope": {"rootPath": ["ROOT_ID"], "excluded": excluded},
