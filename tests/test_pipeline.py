@@ -22,8 +22,19 @@ def test_dag_folder_imports_cleanly(settings):
 
 def test_dag_run_succeeded_every_task(dag_run):
     assert re.search(r"DagRun Finished: dag_id=fupin_daily.*state=success", dag_run), dag_run[-3000:]
-    for task in ("extract", "transform", "check", "publish"):
+    for task in ("extract", "load_sheets", "transform", "check", "publish", "summary"):
         assert re.search(rf"task_id='{task}'", dag_run)
+
+
+def test_run_summary_names_the_published_version(dag_run, published_warehouse):
+    """The summary task logs rows per layer, the quality result and the version readers now open."""
+    con = duckdb.connect(str(published_warehouse), read_only=True)
+    version = con.execute("select version from meta.publication").fetchone()[0]
+    line = re.search(r"run summary: published (\S+); rows per layer (\{[^}]*\}); quality", dag_run)
+    assert line, dag_run[-3000:]
+    assert line.group(1) == version
+    for layer in ("'raw'", "'core'", "'marts'"):
+        assert layer in line.group(2)
 
 
 def test_published_counts_equal_the_operational_database(published_warehouse, source_status_counts):
