@@ -2,7 +2,7 @@
     Was the cadre there? A visit is genuine when at least one precise GPS point of the visiting cadre,
     recorded between the visit's start and end, lies within var visit_radius_m (200 m) of the household.
     The match is an equality join on (cadre, local day) with the time window as a filter: exact, and it
-    measured faster here than an ASOF join (see the model description for the figures).
+    measured more than twice as fast as an ASOF join at county scale (figures in the model description).
 -#}
 with
 
