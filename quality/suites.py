@@ -110,11 +110,11 @@ def pii_hash_sql(column: str) -> str:
     return f"sha256('{salt}' || {column})"
 
 
-def _id_check_char_sql(column: str) -> str:
-    terms = " + ".join(
-        f"cast(substr({column}, {i + 1}, 1) as integer) * {w}" for i, w in enumerate(ID_WEIGHTS)
-    )
-    return f"substr('{ID_CHECK_CHARS}', (({terms}) % 11) + 1, 1)"
+def _id_check_char_sql(number: str) -> str:
+    """The GB 11643 check character of ``number``, the first 17 digits as a BIGINT (integer arithmetic is
+    about twice as fast in DuckDB as 17 substrings)."""
+    terms = " + ".join(f"(({number} // {10 ** (16 - i)}) % 10) * {w}" for i, w in enumerate(ID_WEIGHTS))
+    return f"substr('{ID_CHECK_CHARS}', cast((({terms}) % 11) + 1 as bigint), 1)"
 
 
 # Temporary tables every check may use, created once per run on the checkpoint's connection.
@@ -314,10 +314,13 @@ def checks() -> list[Check]:
             "validity",
             "the ID number's check character is the GB 11643 one (of those well formed)",
             f"""
-            select cast(person_id as varchar) as key, village_code,
-                   substr(id_number, 18, 1) = {_id_check_char_sql("id_number")} as ok
-            from q_persons
-            where {id_format}
+            select key, village_code, substr(id_number, 18, 1) = {_id_check_char_sql("n")} as ok
+            from (
+                select cast(person_id as varchar) as key, village_code, id_number,
+                       cast(left(id_number, 17) as bigint) as n
+                from q_persons
+                where {id_format}
+            )
             """,
             requires=("raw.persons",),
         ),
