@@ -1,8 +1,8 @@
 {#-
     The days an incremental fact partitioned by day must rebuild: the days of the rows loaded into the
     source since the fact was last built (its greatest extracted_at), plus the days the fact holds those rows
-    on now (a re-sent row whose day changed leaves its old day). Returns a sorted list of dates; empty when
-    nothing arrived. Call it only when is_incremental().
+    on now (a re-sent row whose day changed leaves its old day); every day when the fact is empty. Returns a
+    sorted list of dates; empty when nothing arrived. Call it only when is_incremental().
 -#}
 {% macro days_to_rebuild(source_relation, key, day_column='recorded_date') -%}
     {% if run_query is not defined %}
@@ -12,7 +12,9 @@
         with arrived as (
             select {{ key }}, {{ day_column }}
             from {{ source_relation }}
-            where extracted_at > (select max(built.extracted_at) from {{ this }} as built)
+            where extracted_at > coalesce(
+                (select max(built.extracted_at) from {{ this }} as built), timestamptz '-infinity'
+            )
         )
         select arrived.{{ day_column }} from arrived
         union
