@@ -43,7 +43,8 @@ final as (
     inner join months
         on
             changes.valid_from <= months.snapshot_date
-            and (changes.valid_to is null or changes.valid_to > months.snapshot_date)
+            -- a current label holds for ever: two plain inequalities make a fast range join
+            and coalesce(changes.valid_to, date '9999-12-31') > months.snapshot_date
     inner join households
         on changes.household_id = households.household_id
     where households.deleted_date is null or households.deleted_date > months.snapshot_date
