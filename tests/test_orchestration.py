@@ -33,14 +33,22 @@ LOAD_METADATA = re.compile(r"(^_batch_id$|^_source$|extracted_at|invocation|load
 
 
 @pytest.fixture(scope="module")
-def orch(tmp_path_factory):
-    """A private state directory with its own PostgreSQL server and XS county (the session's is read-only)."""
+def orch():
+    """A private state directory with its own PostgreSQL server and XS county (the session's is read-only).
+
+    Outside pytest's temporary root: a concurrent pytest session resets that root's permissions, which the
+    PostgreSQL server (running as the postgres user) needs to reach its data directory.
+    """
+    import tempfile
+
     from fupin.pgserver import local_postgres
     from fupin.settings import Settings
     from simulator.generate import generate
     from simulator.sheets import write_spreadsheets
 
-    settings = Settings(state_dir=tmp_path_factory.mktemp("orch-state"), scale="XS", seed=7)
+    state = Path(tempfile.mkdtemp(prefix="fupin-orch-"))
+    state.chmod(0o755)
+    settings = Settings(state_dir=state, scale="XS", seed=7)
     pg = local_postgres(settings)
     dsn = pg.start()
     generate(dsn, scale="XS", seed=7, manifest_path=settings.state_dir / "manifest.json")
@@ -50,6 +58,7 @@ def orch(tmp_path_factory):
 
     airflow_env.stop(settings)
     pg.stop()
+    shutil.rmtree(state, ignore_errors=True)
 
 
 def _env(settings) -> dict[str, str]:
