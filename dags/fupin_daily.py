@@ -17,9 +17,10 @@ data interval and the reason, and stops the run before ``publish``: readers keep
 
 dbt runs as one ``dbt build`` task rather than one task per model (astronomer-cosmos), measured with
 ``benchmarks/cosmos_vs_build.py`` on the XS county (340 dbt nodes, 2 busy cores): one ``dbt build`` task took
-914 s in ``airflow dags test`` (stopping on a model then being rewritten); the cosmos DAG did not load with the default 30 s import timeout, because
-cosmos runs ``dbt ls`` at every parse of the file, and each of its tasks (one per model and seed) would pay dbt's start-up and parse
-again. ``dbt build`` reports each model and test in the task's log.
+914 s in ``airflow dags test`` (stopping on a model then being rewritten). The cosmos DAG did not load with the
+default 30 s import timeout, because cosmos runs ``dbt ls`` at every parse of the file; with it raised, the
+parse took 8 min and each of its 62 tasks (one per model and seed) 17 to 32 s: about 33 min in all.
+``dbt build`` reports each model and test in the task's log.
 """
 
 from __future__ import annotations
