@@ -70,11 +70,14 @@ def _sha256(path: Path) -> str:
 
 
 def _compared_tables(con) -> list[tuple[str, str, list[str]]]:
+    """The tables of core and marts (views are queries over them, and name the warehouse's own catalog)."""
     rows = con.execute(
         """
-        select schema_name, table_name, list(column_name order by column_index)
-        from duckdb_columns()
-        where database_name = 'a' and schema_name in ('core', 'marts')
+        select c.schema_name, c.table_name, list(c.column_name order by c.column_index)
+        from duckdb_columns() c
+        join duckdb_tables() t
+          on t.database_name = c.database_name and t.schema_name = c.schema_name and t.table_name = c.table_name
+        where c.database_name = 'a' and c.schema_name in ('core', 'marts')
         group by all order by all
         """
     ).fetchall()
