@@ -263,7 +263,17 @@ def generate(warehouse: Path) -> Generated:
             ],
             "metadata": {
                 "color_scheme": "supersetColors",
-                "label_colors": {**spec.STATUS_COLOURS, **spec.TREND_COLOURS},
+                # the dashboard's colours win over the charts': give it every chart's series colours
+                "label_colors": {
+                    **spec.STATUS_COLOURS,
+                    **spec.TREND_COLOURS,
+                    **{
+                        series: colour
+                        for row in rows
+                        for k in row
+                        for series, colour in charts[k].params.get("label_colors", {}).items()
+                    },
+                },
                 "shared_label_colors": [],
                 "map_label_colors": {},
                 "color_scheme_domain": [],
