@@ -197,7 +197,8 @@ _CHART_STATES_JS = r"""
       '[data-test="loading-indicator"], .loading, .ant-skeleton, .ant-spin-spinning') !== null;
     const errorEl = holder.querySelector(
       '.ant-alert-error, .ant-alert-warning, [data-test="error-tooltip"]');
-    const emptyEl = holder.querySelector('[data-test="empty-state"]');
+    const emptyEl = holder.querySelector('[data-test="empty-state"], .ant-empty')
+      || (/No results were returned/.test(holder.innerText || '') ? holder : null);
     const body = holder.querySelector('[data-test="chart-container"]');
     const tables = [];
     const kinds = [];
