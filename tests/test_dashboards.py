@@ -407,8 +407,13 @@ def test_another_towns_household_card_cannot_be_opened(
     other_code = towns[1][0]
     (household,) = _warehouse_rows(
         published_warehouse,
-        f"select min(household_id) from marts.household_card where town_code = '{other_code}'",
+        # a household with something on every chart of the card, so the county leader sees no empty chart
+        "select min(c.household_id) from marts.household_card c"
+        " where c.town_code = '" + other_code + "'"
+        " and c.household_id in (select household_id from marts.open_demands)"
+        " and c.household_id in (select household_id from core.fct_visit)",
     )[0]
+    assert household is not None, f"town {other_code} has no household with open demands and visits"
     pick = {"NATIVE_FILTER-fupin-household": ("household_id", [household])}
     # the county leader opens it ...
     seen = check_dashboard(
