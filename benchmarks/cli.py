@@ -1,4 +1,4 @@
-"""Command line: ``python -m benchmarks extract | all | prepare``."""
+"""Command line: ``python -m benchmarks extract | all | prepare | browser``."""
 
 from __future__ import annotations
 
@@ -172,3 +172,29 @@ def all_stages(
                 default=str,
             )
         )
+
+
+@app.command()
+def browser(
+    scale: str = typer.Option("S", help="XS, S or M: the published warehouse of that scale's state"),
+    runs: int = typer.Option(3, min=1, help="openings of each dashboard; the first is cold"),
+    state: Path | None = typer.Option(None, help="state directory (default .state/bench/<scale>)"),
+    seed: int = typer.Option(20170101),
+) -> None:
+    """Each dashboard's load time in headless Chromium as the county leader, on the published warehouse."""
+    from benchmarks.browser_load import measure
+
+    bench = _state(scale, state, seed, None)
+    published = bench.settings.published_path
+    if not published.exists():
+        raise typer.BadParameter(
+            f"{published} does not exist: run `python -m benchmarks all --scale {scale}`"
+        )
+    _log(f"machine: {machine()}")
+    figures = measure(published, runs, REPO_ROOT / "artifacts" / "bench-screenshots" / scale)
+    provision_s = figures.pop("_provision")["seconds"]
+    print(f"| dashboard ({scale}) | charts | first opening, cold cache (s) | later openings, median (s) |")
+    print("|---|---|---|---|")
+    for slug, f in figures.items():
+        print(f"| {slug} | {f['charts']} | {f['cold_s']:.1f} | {f['cached_median_s']:.1f} |")
+    print(f"provisioning: {provision_s:.1f} s")

@@ -208,11 +208,13 @@ def dag_test(date: Annotated[str, typer.Argument(help="Logical date, YYYY-MM-DD.
 def demo(
     scale: Annotated[str, typer.Option(help="County size: XS, S (the reference county) or M.")] = "S",
     port: Annotated[int, typer.Option(help="Port for the dashboards (0: a free port).")] = 8088,
+    airflow_port: Annotated[int, typer.Option(help="Port for the Airflow UI (0: a free port).")] = 8080,
 ) -> None:
-    """Generate a county, run the daily DAG in Airflow, and serve the dashboards until Ctrl-C."""
+    """Generate a county, run the daily DAG in Airflow, and serve the Airflow UI and the dashboards until
+    Ctrl-C."""
     from fupin.demo import run_demo
 
-    run_demo(get_settings(), scale=scale, port=port)
+    run_demo(get_settings(), scale=scale, port=port, airflow_port=airflow_port)
 
 
 def _mount(module: str, name: str, help_text: str) -> None:

@@ -1,4 +1,5 @@
-"""``make demo``: a generated county, a real Airflow run of the daily DAG, and the dashboards, until Ctrl-C."""
+"""``make demo``: a generated county, a real Airflow run of the daily DAG, the Airflow UI and the dashboards,
+until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -14,16 +15,18 @@ from fupin.settings import Settings
 console = Console()
 
 
-def run_demo(settings: Settings, scale: str = "S", port: int = 8088) -> None:
+def run_demo(settings: Settings, scale: str = "S", port: int = 8088, airflow_port: int = 8080) -> None:
     from dashboards import server
     from dashboards.provision import provision
+    from fupin import airflow_env
     from fupin.airflow_env import airflow
-    from fupin.pgserver import local_postgres
+    from fupin.pgserver import free_port, local_postgres
     from simulator.generate import generate
     from simulator.sheets import write_spreadsheets
 
     pg = local_postgres(settings)
     superset = None
+    orchestrator = None
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -51,7 +54,10 @@ def run_demo(settings: Settings, scale: str = "S", port: int = 8088) -> None:
             raise SystemExit(f"the DAG run failed; see {log_path}")
         console.print(f"DAG run succeeded (log: {log_path}); published {settings.published_path}")
 
-        console.rule("4/4 dashboards")
+        console.rule("4/4 Airflow UI and dashboards")
+        # The scheduler takes over from here: the DAG is unpaused, so it runs the latest daily interval.
+        orchestrator = airflow_env.start(settings, port=airflow_port or free_port())
+        airflow_user, airflow_password = orchestrator.credentials()
         server.ensure_environment(settings)
         server.init_metadata(settings)
         superset = server.start(settings, port=port or None)
@@ -61,6 +67,7 @@ def run_demo(settings: Settings, scale: str = "S", port: int = 8088) -> None:
         console.print(
             f"\n[bold green]Ready in {elapsed:.0f}s.[/] Dashboards: [bold]{superset.url}[/]  "
             f"login: [bold]{user}[/] / [bold]{password}[/]\n"
+            f"Airflow UI: [bold]{orchestrator.url}[/]  login: [bold]{airflow_user}[/] / [bold]{airflow_password}[/]\n"
             f"Data Docs: {_data_docs(settings)}\nPress Ctrl-C to stop."
         )
         while not stop.is_set():
@@ -71,6 +78,8 @@ def run_demo(settings: Settings, scale: str = "S", port: int = 8088) -> None:
         console.print("stopping ...")
         if superset is not None:
             superset.stop()
+        if orchestrator is not None:
+            airflow_env.stop(settings)
         pg.stop()
         console.print("stopped.")
 

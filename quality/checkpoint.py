@@ -195,6 +195,11 @@ def _table_exists(con, qualified: str) -> bool:
 def _prepare(con, baseline_path: Path | None) -> None:
     """The temporary tables the checks share: the as-of moment, the poverty line, persons, row volumes."""
     con.execute(AS_OF_SQL if _table_exists(con, "meta.watermarks") else AS_OF_FALLBACK_SQL)
+    if not _table_exists(con, "reference.poverty_lines"):
+        raise RuntimeError(
+            "reference.poverty_lines is missing from the warehouse: the checks read the poverty line from the"
+            " dbt seed, so run `fupin transform` before `fupin check`"
+        )
     con.execute(POVERTY_LINE_SQL)
     if _table_exists(con, "raw.persons") and _table_exists(con, "raw.households"):
         con.execute(PERSONS_SQL)

@@ -33,19 +33,6 @@ WARNING = "warning"
 SEVERITIES = (BLOCKING, WARNING)
 DIMENSIONS = ("completeness", "validity", "consistency", "integrity", "timeliness")
 
-# The national rural poverty line, yuan per person per year at current prices (2,300 yuan at 2010 prices),
-# as published by the National Bureau of Statistics (国家统计局, 中国农村贫困监测报告).
-POVERTY_LINE = {
-    2013: 2736,
-    2014: 2800,
-    2015: 2855,
-    2016: 2952,
-    2017: 2952,
-    2018: 2995,
-    2019: 3218,
-    2020: 4000,
-}
-
 # Per-capita net income above this is implausible for a registered household (the registry's own rule).
 INCOME_PLAUSIBLE_MAX = 100_000
 # GPS points farther than this outside the box of the county's village centroids are outside the county.
@@ -129,9 +116,11 @@ AS_OF_FALLBACK_SQL = (
     "create or replace temp table q_as_of as"
     " select now() as as_of_ts, cast(timezone('Asia/Shanghai', now()) as date) as as_of_date"
 )
-POVERTY_LINE_SQL = f"""
+# The national rural poverty line by year: the dbt seed `poverty_lines` (NBS figures, source in the seed), the
+# same table the models use, so a check and a mart never disagree on the line.
+POVERTY_LINE_SQL = """
 create or replace temp table q_poverty_line as
-select * from (values {", ".join(f"({y}, {v})" for y, v in POVERTY_LINE.items())}) as t(year, line)
+select poverty_line_year as year, poverty_line_yuan as line from reference.poverty_lines
 """
 # Live persons with their household's village and their age in the as-of year (a view: nothing is copied).
 PERSONS_SQL = """
