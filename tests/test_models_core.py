@@ -132,6 +132,25 @@ def test_latest_month_of_the_trend_equals_the_current_status(warehouse):
     assert diff == []
 
 
+
+def test_trend_counted_from_label_periods_equals_the_monthly_fact_grouped(warehouse):
+    """status_trend counts from the label periods; grouping the household x month fact must agree everywhere."""
+    grouped = """
+        select
+            m.month_start as month, r.region_code,
+            count(*) filter (where m.status_label = 'red') as red_households,
+            count(*) filter (where m.status_label = 'yellow') as yellow_households,
+            count(*) filter (where m.status_label = 'green') as green_households
+        from core.fct_household_status_monthly m,
+             unnest([m.village_code, m.town_code, m.county_code]) as r(region_code)
+        group by all
+    """
+    trend = "select month, region_code, red_households, yellow_households, green_households from marts.status_trend"
+    n = warehouse.sql(f"select count(*) from ({grouped})").fetchone()[0]
+    assert n > 1000, "the XS county has years of months for ~100 regions"
+    for a, b in ((grouped, trend), (trend, grouped)):
+        assert warehouse.sql(f"select * from ({a}) except all select * from ({b}) limit 5").fetchall() == []
+
 def test_every_false_exit_is_audited_and_nothing_else(warehouse, xs_county):
     below = _planted(xs_county, "exited_income_below_line")
     lacking = _planted(xs_county, "exited_without_guarantee")

@@ -39,3 +39,150 @@
         false
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+    The days of fct_visit out of step with its household: visits whose household now has another area or
+    location than the table copied (moved, re-surveyed), and visits the table lacks although their household
+    is now known (a visit loaded before its household: the inner join left it out). Empty when none.
+    Call it only when is_incremental().
+-#}
+{% macro days_of_visits_out_of_step() -%}
+    {% if run_query is not defined %}
+        {{ return([]) }}
+    {% endif %}
+    {% set query %}
+        select built.visit_date
+        from {{ this }} as built
+        inner join {{ ref('dim_household') }} as households
+            on built.household_id = households.household_id
+        where
+            built.village_code is distinct from households.village_code
+            or built.household_lat is distinct from households.lat
+            or built.household_lon is distinct from households.lon
+        union
+        select visits.visit_date
+        from {{ ref('stg_app__visits') }} as visits
+        inner join {{ ref('dim_household') }} as households
+            on visits.household_id = households.household_id
+        anti join {{ this }} as built
+            on visits.visit_id = built.visit_id
+        where not visits.is_deleted
+        order by 1
+    {% endset %}
+    {{ return(run_query(query).columns[0].values() | list) }}
+{%- endmacro %}
+
+{#-
+    The visit days visit_authenticity must rebuild: the days on which its rows no longer match fct_visit
+    (visits added, withdrawn, moved to another day, re-timed, re-assigned, or whose household moved), the
+    days of GPS points fct_gps_point rebuilt since this table's latest build, and the day before each of
+    those (a visit that started the evening before can end on it). Call it only when is_incremental().
+-#}
+{% macro visit_days_to_rebuild() -%}
+    {% if run_query is not defined %}
+        {{ return([]) }}
+    {% endif %}
+    {% set query %}
+        with changed as (
+            select
+                visits.visit_date as new_date,
+                built.visit_date as old_date
+            from {{ ref('fct_visit') }} as visits
+            full outer join {{ this }} as built
+                on visits.visit_id = built.visit_id
+            where
+                visits.visit_id is null
+                or built.visit_id is null
+                or visits.visit_date != built.visit_date
+                or visits.cadre_id != built.cadre_id
+                or visits.household_id != built.household_id
+                or visits.village_code != built.village_code
+                or visits.started_at is distinct from built.started_at
+                or visits.ended_at is distinct from built.ended_at
+                or visits.household_lat is distinct from built.household_lat
+                or visits.household_lon is distinct from built.household_lon
+        ),
+
+        point_days as (
+            select distinct points.recorded_date
+            from {{ ref('fct_gps_point') }} as points
+            where points.dbt_built_at > (select max(built.dbt_built_at) from {{ this }} as built)
+        )
+
+        select new_date from changed where new_date is not null
+        union
+        select old_date from changed where old_date is not null
+        union
+        select recorded_date from point_days
+        union
+        select cast(recorded_date - interval 1 day as date) from point_days
+        order by 1
+    {% endset %}
+    {{ return(run_query(query).columns[0].values() | list) }}
+{%- endmacro %}
+
+{#-
+    A predicate: day_column is one of days (a list of dates), or of the day after one when next_days is 1.
+    Literal bounds first, so the scan prunes by zone maps. False when there are no days.
+-#}
+{% macro days_in(day_column, days, next_days=0) -%}
+    {%- if days -%}
+        {{ day_column }} between cast('{{ days[0] }}' as date)
+            and cast('{{ days[-1] }}' as date) + interval {{ next_days }} day
+        and (
+            list_contains(cast(['{{ days | join("', '") }}'] as date []), {{ day_column }})
+            {%- if next_days %}
+                or list_contains(
+                    cast(['{{ days | join("', '") }}'] as date []),
+                    cast({{ day_column }} - interval {{ next_days }} day as date)
+                )
+            {%- endif %}
+        )
+    {%- else -%}
+        false
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    What fct_household_status_monthly rebuilds on an incremental run: every month from its latest stored
+    month on (the as-of month moves every day; a new month adds a row per household), and every month of each
+    household whose source rows (household, status events, members) were loaded since the table's watermark
+    (its greatest source_extracted_at): a status change, a move, a deletion or a new member. Returns
+    {'from_month': a SQL date, 'changed': a query of household_id}. The watermark is read once, as a
+    literal, so the pre-hook's delete and the model's insert select the same rows. Call it only when
+    is_incremental().
+-#}
+{% macro monthly_rebuild_scope() -%}
+    {% if run_query is not defined %}
+        {{ return({'from_month': "date '0001-01-01'", 'changed': none}) }}
+    {% endif %}
+    {% set bounds = run_query(
+        "select cast(max(month_start) as varchar), cast(max(source_extracted_at) as varchar) from " ~ this
+    ).rows[0] %}
+    {% if bounds[0] is none %}
+        {{ return({'from_month': "date '0001-01-01'", 'changed': 'select null::bigint as household_id where false'}) }}
+    {% endif %}
+    {%- set from_month -%}
+        least(cast('{{ bounds[0] }}' as date), cast(date_trunc('month', {{ as_of_date() }}) as date))
+    {%- endset -%}
+    {%- set changed -%}
+        select changed.household_id from {{ ref('stg_app__households') }} as changed
+        where changed.extracted_at > cast('{{ bounds[1] }}' as timestamptz)
+        union
+        select changed.household_id from {{ ref('stg_app__status_events') }} as changed
+        where changed.extracted_at > cast('{{ bounds[1] }}' as timestamptz)
+        union
+        select changed.household_id from {{ ref('stg_app__persons') }} as changed
+        where changed.extracted_at > cast('{{ bounds[1] }}' as timestamptz)
+    {%- endset -%}
+    {{ return({'from_month': from_month, 'changed': changed}) }}
+{%- endmacro %}
+
+{#- The pre-hook of fct_household_status_monthly: delete the rows the run is about to insert again. -#}
+{% macro delete_monthly_rows_to_rebuild() -%}
+    {%- if is_incremental() -%}
+        {%- set scope = monthly_rebuild_scope() -%}
+        delete from {{ this }}
+        where month_start >= {{ scope.from_month }} or household_id in ({{ scope.changed }})
+    {%- endif -%}
+{%- endmacro %}

@@ -9,7 +9,7 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='recorded_date',
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
     )
 }}
 
@@ -52,7 +52,8 @@ final as (
         accuracy_m,
         accuracy_m <= {{ var('gps_max_accuracy_m', 100) }} as is_precise,
         extracted_at,
-        {{ build_invocation_id() }} as dbt_invocation_id
+        {{ build_invocation_id() }} as dbt_invocation_id,
+        {{ build_time() }} as dbt_built_at
 
     from to_build
 

@@ -4,6 +4,23 @@
 -- days = 5.6 billion rows against about 190 million) for no question anyone asks. The label on any exact day
 -- is one range join away in fct_status_change (valid_from <= day < valid_to). A household leaves the series
 -- from the month it was deleted.
+--
+-- Incremental: a daily run deletes (pre-hook) and inserts again only the latest month(s) for every household
+-- and the whole series of the households whose source rows changed (macro monthly_rebuild_scope).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ delete_monthly_rows_to_rebuild() }}",
+    )
+}}
+
+{% set scope = {'from_month': "date '0001-01-01'", 'changed': none} %}
+{% if execute and is_incremental() %}
+    {% set scope = monthly_rebuild_scope() %}
+{% endif %}
+
 with
 
 changes as (
@@ -28,26 +45,97 @@ months as (
 
 ),
 
-final as (
+-- The changes and months to (re)build: every household in the months from scope.from_month on (all months
+-- on a full build), and the earlier months of the households that changed.
+labels as (
 
     select
         months.month_start,
         months.snapshot_date,
         changes.household_id,
-        households.county_code,
-        households.town_code,
-        households.village_code,
-        changes.to_label as status_label,
-        households.household_size
+        changes.to_label
     from changes
     inner join months
         on
             changes.valid_from <= months.snapshot_date
             -- a current label holds for ever: two plain inequalities make a fast range join
             and coalesce(changes.valid_to, date '9999-12-31') > months.snapshot_date
+    where months.month_start >= {{ scope.from_month }}
+
+    {% if scope.changed %}
+        union all
+
+        select
+            months.month_start,
+            months.snapshot_date,
+            changes.household_id,
+            changes.to_label
+        from changes
+        inner join months
+            on
+                changes.valid_from <= months.snapshot_date
+                and coalesce(changes.valid_to, date '9999-12-31') > months.snapshot_date
+        where
+            months.month_start < {{ scope.from_month }}
+            and changes.household_id in ({{ scope.changed }})
+    {% endif %}
+
+),
+
+-- When each household's source rows were last loaded: the watermark of the incremental build.
+event_loads as (
+
+    select
+        household_id,
+        max(extracted_at) as extracted_at
+    from {{ ref('stg_app__status_events') }}
+    group by household_id
+
+),
+
+member_loads as (
+
+    select
+        household_id,
+        max(extracted_at) as extracted_at
+    from {{ ref('stg_app__persons') }}
+    group by household_id
+
+),
+
+source_loads as (
+
+    select
+        households.household_id,
+        greatest(households.extracted_at, event_loads.extracted_at, member_loads.extracted_at)
+            as source_extracted_at
+    from {{ ref('stg_app__households') }} as households
+    left join event_loads
+        on households.household_id = event_loads.household_id
+    left join member_loads
+        on households.household_id = member_loads.household_id
+
+),
+
+final as (
+
+    select
+        labels.month_start,
+        labels.snapshot_date,
+        labels.household_id,
+        households.county_code,
+        households.town_code,
+        households.village_code,
+        labels.to_label as status_label,
+        households.household_size,
+        source_loads.source_extracted_at,
+        {{ build_time() }} as dbt_built_at
+    from labels
     inner join households
-        on changes.household_id = households.household_id
-    where households.deleted_date is null or households.deleted_date > months.snapshot_date
+        on labels.household_id = households.household_id
+    inner join source_loads
+        on labels.household_id = source_loads.household_id
+    where households.deleted_date is null or households.deleted_date > labels.snapshot_date
 
 )
 

@@ -18,7 +18,8 @@ renamed as (
         -- The APP's day is Beijing's: an event at 23:30 UTC belongs to the next local day.
         {{ local_date('event_at') }} as event_date,
         created_at,
-        updated_at
+        updated_at,
+        _extracted_at as extracted_at
 
     from source
 

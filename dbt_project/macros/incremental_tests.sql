@@ -1,0 +1,56 @@
+{#-
+    Tests of the large incremental facts check what the latest build wrote, not the whole history again:
+    a test configured with `where: latest_build` sees only the rows whose dbt_built_at is the table's
+    greatest (every row after a full build; the days a daily run rebuilt after an incremental one). Those
+    rows were checked when they were written, and a daily run must not re-read a year of GPS points to
+    test one day. Any other `where` works as dbt's own.
+-#}
+{% macro get_where_subquery(relation) -%}
+    {% set where = config.get('where', '') %}
+    {% if where == 'latest_build' %}
+        {%- set filtered -%}
+            (
+                select * from {{ relation }}
+                where dbt_built_at = (select max(latest.dbt_built_at) from {{ relation }} as latest)
+            ) dbt_subquery
+        {%- endset -%}
+        {% do return(filtered) %}
+    {% elif where %}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ where }}) dbt_subquery
+        {%- endset -%}
+        {% do return(filtered) %}
+    {%- else -%}
+        {% do return(relation) %}
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    A key of the tested rows occurs once in the whole table. With `where: latest_build` this checks the new
+    rows against every row, old and new, at the cost of a semi-join instead of a full group-by.
+-#}
+{% test unique_in_table(model, column_name, table) %}
+    select {{ column_name }}, count(*) as n
+    from {{ table }}
+    where {{ column_name }} in (select {{ column_name }} from {{ model }})
+    group by {{ column_name }}
+    having count(*) > 1
+{% endtest %}
+
+{#- The same over several columns (a grain): the tested rows' keys occur once in the whole table. -#}
+{% test unique_grain_in_table(model, columns, table) %}
+    select {{ columns | join(', ') }}, count(*) as n
+    from {{ table }}
+    where ({{ columns | join(', ') }}) in (select {{ columns | join(', ') }} from {{ model }})
+    group by {{ columns | join(', ') }}
+    having count(*) > 1
+{% endtest %}
+
+{#- The build's time, the same on every row a run writes: tests pick the latest build's rows by it. -#}
+{% macro build_time() -%}
+    {%- if run_started_at is defined %}
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+    {%- else %}
+        current_timestamp
+    {%- endif %}
+{%- endmacro %}
