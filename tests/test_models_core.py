@@ -132,7 +132,6 @@ def test_latest_month_of_the_trend_equals_the_current_status(warehouse):
     assert diff == []
 
 
-
 def test_trend_counted_from_label_periods_equals_the_monthly_fact_grouped(warehouse):
     """status_trend counts from the label periods; grouping the household x month fact must agree everywhere."""
     grouped = """
@@ -147,9 +146,10 @@ def test_trend_counted_from_label_periods_equals_the_monthly_fact_grouped(wareho
     """
     trend = "select month, region_code, red_households, yellow_households, green_households from marts.status_trend"
     n = warehouse.sql(f"select count(*) from ({grouped})").fetchone()[0]
-    assert n > 1000, "the XS county has years of months for ~100 regions"
+    assert n > 100, "the XS county has months of counts for every region"
     for a, b in ((grouped, trend), (trend, grouped)):
         assert warehouse.sql(f"select * from ({a}) except all select * from ({b}) limit 5").fetchall() == []
+
 
 def test_every_false_exit_is_audited_and_nothing_else(warehouse, xs_county):
     below = _planted(xs_county, "exited_income_below_line")
@@ -284,3 +284,16 @@ def test_docs_generate_builds_and_describes_every_core_model(settings, published
         built = set(catalog["nodes"][f"model.fupin.{name}"]["columns"])
         missing += [f"{name}.{c}" for c in sorted(built - described)]
     assert missing == []
+
+
+def test_unit_tests_pass(settings, published_warehouse):
+    """The dbt unit tests (fixed rows through exit criteria, visit authenticity, incidence...) all pass.
+
+    A daily build skips them (its code has not changed); they run on first and full builds, and here.
+    """
+    from fupin.pipeline import dbt
+
+    proc = dbt(settings, "test", "--select", "test_type:unit")
+    done = [line for line in proc.stdout.splitlines() if "Done. PASS=" in line][-1]
+    passed = int(done.split("PASS=")[1].split()[0])
+    assert passed >= 6 and "ERROR=0" in done, done

@@ -186,3 +186,20 @@
         where month_start >= {{ scope.from_month }} or household_id in ({{ scope.changed }})
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+    Stop with a clear message when the incremental table was built by an earlier version of the project
+    without the columns its incremental logic reads: a full refresh rebuilds it with them.
+-#}
+{% macro require_columns(columns) -%}
+    {% if execute and is_incremental() %}
+        {% set have = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list %}
+        {% set missing = columns | reject('in', have) | list %}
+        {% if missing %}
+            {{ exceptions.raise_compiler_error(
+                this ~ " was built by an earlier version of the project (no column " ~ missing | join(", ")
+                ~ "): rebuild it once with `fupin transform --full-refresh` (or dbt build --full-refresh)"
+            ) }}
+        {% endif %}
+    {% endif %}
+{%- endmacro %}

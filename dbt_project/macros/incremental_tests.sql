@@ -3,11 +3,14 @@
     a test configured with `where: latest_build` sees only the rows whose dbt_built_at is the table's
     greatest (every row after a full build; the days a daily run rebuilt after an incremental one). Those
     rows were checked when they were written, and a daily run must not re-read a year of GPS points to
-    test one day. Any other `where` works as dbt's own.
+    test one day. With var test_all_rows (a back-fill's last day, whose earlier days ran no tests) such
+    tests see every row. Any other `where` works as dbt's own.
 -#}
 {% macro get_where_subquery(relation) -%}
     {% set where = config.get('where', '') %}
-    {% if where == 'latest_build' %}
+    {% if where == 'latest_build' and var('test_all_rows', false) %}
+        {% do return(relation) %}
+    {% elif where == 'latest_build' %}
         {%- set filtered -%}
             (
                 select * from {{ relation }}

@@ -13,6 +13,8 @@
     )
 }}
 
+{{ require_columns(['extracted_at', 'dbt_built_at']) }}
+
 {% set touched_days = [] %}
 {% if execute and is_incremental() %}
     {% set touched_days = days_to_rebuild(ref('stg_app__gps_points'), 'point_id') %}

@@ -16,6 +16,8 @@
     )
 }}
 
+{{ require_columns(['source_extracted_at', 'dbt_built_at']) }}
+
 {% set scope = {'from_month': "date '0001-01-01'", 'changed': none} %}
 {% if execute and is_incremental() %}
     {% set scope = monthly_rebuild_scope() %}

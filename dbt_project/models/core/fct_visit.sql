@@ -13,6 +13,8 @@
     )
 }}
 
+{{ require_columns(['extracted_at', 'household_lat', 'dbt_built_at']) }}
+
 {% set touched_days = [] %}
 {% if execute and is_incremental() %}
     {% set touched_days = (

@@ -15,6 +15,8 @@
     )
 }}
 
+{{ require_columns(['household_lat', 'household_lon', 'dbt_built_at']) }}
+
 {% set touched_days = [] %}
 {% if execute and is_incremental() %}
     {% set touched_days = visit_days_to_rebuild() %}
