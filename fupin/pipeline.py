@@ -214,18 +214,18 @@ def transform(
     runs the data tests only. The tests of the large incremental facts check the rows this build wrote;
     ``test_all_rows`` makes them check every row (the last day of a back-fill whose earlier days ran no tests).
     """
-    first_build = not _has_models(settings)
-    args = ["build"]
-    if full_refresh:
-        args.append("--full-refresh")
-    if not tests:
-        args += ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
-    elif not (full_refresh or first_build):
-        args += ["--exclude-resource-type", "unit_test"]
-    if tests and test_all_rows:
-        args += ["--vars", json.dumps({"test_all_rows": True})]
     started = time.perf_counter()
     with writer_lock(settings, "transform"):
+        args = ["build"]
+        if full_refresh:
+            args.append("--full-refresh")
+        if not tests:
+            args += ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+        elif not full_refresh and _has_models(settings):
+            # a daily build of an existing warehouse: its code has not changed, its data has
+            args += ["--exclude-resource-type", "unit_test"]
+        if tests and test_all_rows:
+            args += ["--vars", json.dumps({"test_all_rows": True})]
         proc = dbt(settings, *args)
     summary = [line for line in proc.stdout.splitlines() if "Done. PASS=" in line]
     return {
