@@ -199,7 +199,7 @@ def child_daily(day: str) -> dict:
     t1 = time.perf_counter()
     load_sheets(settings, batch)
     t2 = time.perf_counter()
-    built = transform(settings, since=since, until=until)
+    built = transform(settings)
     return {
         "rows": moved,
         "extract_seconds": t1 - t0,

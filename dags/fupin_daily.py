@@ -93,11 +93,11 @@ def fupin_daily():
         return pipeline.load_sheets(_settings(), batch_id=pipeline.new_batch_id(data_interval_start))
 
     @task
-    def transform(loaded: dict, data_interval_start=None, data_interval_end=None) -> dict:
-        """dbt build: staging, core and marts, with their tests; incremental models add the interval."""
+    def transform(loaded: dict) -> dict:
+        """dbt build: staging, core and marts, with their tests; incremental models add what was loaded."""
         from fupin import pipeline
 
-        return pipeline.transform(_settings(), since=data_interval_start, until=data_interval_end)
+        return pipeline.transform(_settings())
 
     @task
     def check(transformed: dict, data_interval_start=None) -> dict:

@@ -198,8 +198,6 @@ def _has_models(settings: Settings) -> bool:
 
 def transform(
     settings: Settings,
-    since: datetime | None = None,
-    until: datetime | None = None,
     full_refresh: bool = False,
     tests: bool = True,
     test_all_rows: bool = False,
@@ -208,8 +206,8 @@ def transform(
 
     Incremental models add what the extract brought in (never forced to rebuild: ``full_refresh`` is only for
     an explicit rebuild). They find their work in the data (what was loaded since they were last built), not
-    in the run's interval, so ``since`` / ``until`` are not passed to dbt: vars that change every run would
-    make dbt parse the whole project again each time instead of reusing its saved parse. dbt's unit tests
+    in the run's interval, which is not passed to dbt: vars that change every run would make dbt parse the
+    whole project again each time instead of reusing its saved parse. dbt's unit tests
     (fixed rows through the SQL logic) run on a first or full build; a daily run, whose code has not changed,
     runs the data tests only. The tests of the large incremental facts check the rows this build wrote;
     ``test_all_rows`` makes them check every row (the last day of a back-fill whose earlier days ran no tests).
@@ -370,12 +368,7 @@ def run_interval(
         ),
         "load_sheets": load_sheets(settings, batch_id),
         "transform": transform(
-            settings,
-            since=since,
-            until=until,
-            full_refresh=full_refresh,
-            tests=publish_result,
-            test_all_rows=test_all_rows,
+            settings, full_refresh=full_refresh, tests=publish_result, test_all_rows=test_all_rows
         ),
     }
     if publish_result:
