@@ -125,7 +125,10 @@ def extract(
 def all_stages(
     scale: str = typer.Option("S", help="XS, S or M"),
     runs: int = typer.Option(3, min=1, help="runs of the short pieces; the table shows medians"),
-    heavy_runs: int | None = typer.Option(None, help="runs of the full-rebuild baseline (default: --runs)"),
+    heavy_runs: int | None = typer.Option(
+        None,
+        help="runs of the full-rebuild baseline (default: --runs); 0 takes it from this run's first build",
+    ),
     state: Path | None = typer.Option(None, help="state directory (default .state/bench/<scale>)"),
     seed: int = typer.Option(20170101),
     counties: int | None = typer.Option(None, help="scale M only: the first N counties"),

@@ -46,6 +46,7 @@ def connect(
             "autoload_known_extensions": False,
             "home_directory": str(settings.duckdb_home),
             "extension_directory": str(settings.duckdb_home / "extensions"),
+            "memory_limit": settings.duckdb_memory_limit,
         },
     )
     for name in extensions:

@@ -156,6 +156,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     env.update(
         FUPIN_BUILD_PATH=str(settings.build_path),
         FUPIN_DUCKDB_HOME=str(settings.duckdb_home),
+        FUPIN_DUCKDB_MEMORY_LIMIT=settings.duckdb_memory_limit,
         DBT_PROFILES_DIR=str(DBT_PROJECT_DIR),
         DBT_SEND_ANONYMOUS_USAGE_STATS="False",
         DBT_TARGET_PATH=str(settings.state_dir / "dbt" / "target"),
