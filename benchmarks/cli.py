@@ -183,8 +183,11 @@ def browser(
     runs: int = typer.Option(3, min=1, help="openings of each dashboard; the first is cold"),
     state: Path | None = typer.Option(None, help="state directory (default .state/bench/<scale>)"),
     seed: int = typer.Option(20170101),
+    repeat: int = typer.Option(10, min=1, help="runs of each chart's SQL on DuckDB (after a warm-up)"),
+    top: int = typer.Option(10, min=1, help="how many of the slowest chart queries to list"),
+    sql_out: Path | None = typer.Option(None, "--sql", help="also write every chart's SQL to this file"),
 ) -> None:
-    """Each dashboard's load time in headless Chromium as the county leader, on the published warehouse."""
+    """Each dashboard's load time in headless Chromium as the county leader, and every chart's SQL timed."""
     from benchmarks.browser_load import measure
 
     bench = _state(scale, state, seed, None)
@@ -194,10 +197,38 @@ def browser(
             f"{published} does not exist: run `python -m benchmarks all --scale {scale}`"
         )
     _log(f"machine: {machine()}")
-    figures = measure(published, runs, REPO_ROOT / "artifacts" / "bench-screenshots" / scale)
-    provision_s = figures.pop("_provision")["seconds"]
-    print(f"| dashboard ({scale}) | charts | first opening, cold cache (s) | later openings, median (s) |")
+    out = measure(published, runs, REPO_ROOT / "artifacts" / "bench-screenshots" / scale, repeat=repeat)
+    print(f"Machine: {machine()}; published warehouse {published}")
+    print()
+    queries = out["queries"]
+    print(
+        f"| dashboard ({scale}) | charts | first opening, cold cache (s) | later openings, median (s) "
+        "| slowest chart request, cold (ms) | slowest chart SQL on DuckDB, p95 (ms) |"
+    )
+    print("|---|---|---|---|---|---|")
+    for slug, f in out["dashboards"].items():
+        mine = [q for q in queries if q.dashboard == slug]
+        request = max((q.request_ms for q in mine if q.request_ms is not None), default=None)
+        sql = max((q.p95_ms for q in mine if q.p95_ms is not None), default=None)
+        print(
+            f"| {slug} | {f['charts']} | {f['cold_s']:.1f} | {f['cached_median_s']:.1f} "
+            f"| {'—' if request is None else f'{request:,.0f}'} | {'—' if sql is None else f'{sql:,.1f}'} |"
+        )
+    print(f"provisioning: {out['provision_s']:.1f} s")
+    timed = sorted((q for q in queries if q.p95_ms is not None), key=lambda q: -q.p95_ms)
+    print()
+    print(
+        f"{len(queries)} chart queries (the SQL Superset sent for each chart on the cold openings), each run "
+        f"{repeat} times after a warm-up on the published file; the slowest:"
+    )
+    print()
+    print("| dashboard | chart | p95 on DuckDB (ms) | browser request, cold (ms) |")
     print("|---|---|---|---|")
-    for slug, f in figures.items():
-        print(f"| {slug} | {f['charts']} | {f['cold_s']:.1f} | {f['cached_median_s']:.1f} |")
-    print(f"provisioning: {provision_s:.1f} s")
+    for q in timed[:top]:
+        request = "—" if q.request_ms is None else f"{q.request_ms:,.0f}"
+        print(f"| {q.dashboard} | {q.chart} | {q.p95_ms:,.1f} | {request} |")
+    for q in queries:
+        if q.error:
+            print(f"- FAILED {q.dashboard} / {q.chart}: {q.error}")
+    if sql_out:
+        sql_out.write_text("\n\n".join(f"-- {q.dashboard} / {q.chart}\n{q.sql};" for q in queries) + "\n")

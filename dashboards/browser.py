@@ -54,6 +54,8 @@ class ChartRender:
     canvas_colours: dict[str, int] = field(default_factory=dict)
     rows: int | None = None  # rows in the chart's data response, as the browser received it
     empty: bool = False  # Superset's "no results" state
+    query_context: dict | None = None  # the body of the chart's data request, as the browser sent it
+    request_ms: float | None = None  # that request's time, from sending it to the response's last byte
 
     def pivot(self) -> dict[tuple[str, str], str]:
         """A pivot table's value cells as ``{(row label, innermost column label): text}`` (totals left out).
@@ -299,6 +301,23 @@ def _record_rows(response: Any, rows: dict[int, int]) -> None:
         return
 
 
+def _record_request(request: Any, requests: dict[int, dict[str, Any]]) -> None:
+    """Keep a finished chart data request's body (its query context) and its duration, by chart."""
+    if "/api/v1/chart/data" not in request.url or request.method != "POST":
+        return
+    try:
+        body = request.post_data_json or {}
+        slice_id = (body.get("form_data") or {}).get("slice_id")
+        timing = request.timing
+        if slice_id is not None and int(slice_id) not in requests:  # the first: later ones hit the cache
+            requests[int(slice_id)] = {
+                "body": body,
+                "ms": timing["responseEnd"] if timing.get("responseEnd", -1) >= 0 else None,
+            }
+    except Exception:  # a request that is not a chart's JSON
+        return
+
+
 def check_dashboard(
     base_url: str,
     username: str,
@@ -340,6 +359,7 @@ def check_dashboard(
     profile = Path(tempfile.mkdtemp(prefix="fupin-chromium-"))
     console_errors: list[str] = []
     rows: dict[int, int] = {}
+    requests: dict[int, dict[str, Any]] = {}
     try:
         with sync_playwright() as playwright:
             context = playwright.chromium.launch_persistent_context(
@@ -355,6 +375,7 @@ def check_dashboard(
                 page = context.new_page()
                 page.on("pageerror", lambda exc: console_errors.append(str(exc)))
                 page.on("response", lambda response: _record_rows(response, rows))
+                page.on("requestfinished", lambda request: _record_request(request, requests))
                 response = page.goto(url, wait_until="domcontentloaded", timeout=timeout * 1000)
                 if response is None or response.status != 200 or "/login" in page.url:
                     raise DashboardCheckError(
@@ -411,6 +432,8 @@ def check_dashboard(
             canvas_colours=c["canvas_colours"],
             rows=rows.get(c["chart_id"]),
             empty=c["empty"],
+            query_context=requests.get(c["chart_id"], {}).get("body"),
+            request_ms=requests.get(c["chart_id"], {}).get("ms"),
         )
         for c in state["charts"]
     ]
