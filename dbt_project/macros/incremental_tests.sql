@@ -29,25 +29,41 @@
 {%- endmacro %}
 
 {#-
-    A key of the tested rows occurs once in the whole table. With `where: latest_build` this checks the new
-    rows against every row, old and new, at the cost of a semi-join instead of a full group-by.
+    A key of the tested rows occurs once in the whole table. With `where: latest_build` after a daily run this
+    checks the new rows against every row, old and new, at the cost of a semi-join instead of a full
+    group-by. When the tested rows are the whole table (a first or full build, or var test_all_rows) the
+    semi-join would only repeat the group-by's work: the plain group-by is run instead.
 -#}
 {% test unique_in_table(model, column_name, table) %}
-    select {{ column_name }}, count(*) as n
-    from {{ table }}
-    where {{ column_name }} in (select {{ column_name }} from {{ model }})
-    group by {{ column_name }}
-    having count(*) > 1
+    {{ unique_keys_in_table(model, [column_name], table) }}
 {% endtest %}
 
 {#- The same over several columns (a grain): the tested rows' keys occur once in the whole table. -#}
 {% test unique_grain_in_table(model, columns, table) %}
-    select {{ columns | join(', ') }}, count(*) as n
-    from {{ table }}
-    where ({{ columns | join(', ') }}) in (select {{ columns | join(', ') }} from {{ model }})
-    group by {{ columns | join(', ') }}
-    having count(*) > 1
+    {{ unique_keys_in_table(model, columns, table) }}
 {% endtest %}
+
+{% macro unique_keys_in_table(model, columns, table) %}
+    {%- set keys = columns | join(', ') -%}
+    select {{ keys }}, count(*) as n
+    from {{ table }}
+    {% if not tests_every_row(model, table) %}
+        where ({{ keys }}) in (select {{ keys }} from {{ model }})
+    {% endif %}
+    group by {{ keys }}
+    having count(*) > 1
+{% endmacro %}
+
+{#- Whether the tested rows (a test's model, filtered or not) are every row of the table. -#}
+{% macro tests_every_row(model, table) %}
+    {% if not execute or run_query is not defined %}
+        {{ return(false) }}
+    {% endif %}
+    {% set counts = run_query(
+        'select (select count(*) from ' ~ model ~ ') = (select count(*) from ' ~ table ~ ')'
+    ) %}
+    {{ return(counts.columns[0].values()[0]) }}
+{% endmacro %}
 
 {#- The build's time, the same on every row a run writes: tests pick the latest build's rows by it. -#}
 {% macro build_time() -%}
