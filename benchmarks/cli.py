@@ -133,6 +133,9 @@ def all_stages(
     seed: int = typer.Option(20170101),
     counties: int | None = typer.Option(None, help="scale M only: the first N counties"),
     json_out: Path | None = typer.Option(None, "--json", help="also write the figures as JSON here"),
+    sheets: bool = typer.Option(
+        True, help="write the generated spreadsheets into the drop folder (--no-sheets: leave it as it is)"
+    ),
     stages: str = typer.Option(
         "extract,sheets,dbt,quality,publish,dashboards,daily", help="comma-separated stages to run, in order"
     ),
@@ -145,7 +148,9 @@ def all_stages(
     generated = st.ensure_generated(log=_log)
     load_before = os.getloadavg()
     started = time.perf_counter()
-    out = bench_all(st, runs=runs, heavy_runs=heavy_runs, log=_log, stages=tuple(stages.split(",")))
+    out = bench_all(
+        st, runs=runs, heavy_runs=heavy_runs, log=_log, stages=tuple(stages.split(",")), sheets=sheets
+    )
     elapsed = time.perf_counter() - started
     load_after = os.getloadavg()
     print(f"## Pipeline stages, {_describe(st, generated)}")
