@@ -265,9 +265,11 @@ def provision(
     warehouse_path: Path,
     assets_dir: Path = ASSETS_DIR,
     roles: bool = True,
+    area_roles: bool = True,
 ) -> Provisioned:
     """Import the dashboards, charts, datasets and database into the Superset at ``base_url``; then create
-    or update the roles and row-level-security rules (:mod:`dashboards.roles`) unless ``roles`` is false.
+    or update the roles and row-level-security rules (:mod:`dashboards.roles`) unless ``roles`` is false
+    (``area_roles`` false: only the county-wide ones, no role per town and village).
 
     ``warehouse_path`` is the published DuckDB file; Superset opens it read-only. Idempotent: running it
     again replaces every asset with the definitions in ``assets_dir`` and creates no copies. Returns the
@@ -286,7 +288,9 @@ def provision(
         import_bundle(client, bundle)
         dashboards = {slug: dashboard_of(client, slug) for slug in slugs}
         report = (
-            provision_roles(client, warehouse_path, dataset_columns(assets), database_name) if roles else None
+            provision_roles(client, warehouse_path, dataset_columns(assets), database_name, areas=area_roles)
+            if roles
+            else None
         )
     finally:
         client.close()

@@ -114,13 +114,16 @@ def provision_roles(
     warehouse: Path,
     dataset_columns: dict[str, set[str]],
     database_name: str,
+    areas: bool = True,
 ) -> RolesReport:
     """Create or update the roles and their row-level-security rules in the Superset ``client`` talks to.
 
-    ``dataset_columns`` maps each provisioned dataset's name (``table_name``) to its columns.
+    ``dataset_columns`` maps each provisioned dataset's name (``table_name``) to its columns. ``areas``
+    False creates only the county-wide roles (county leader, analyst), not one per town and village: a
+    benchmark reading as the county leader needs no others, and at scale M there are 22,000 of them.
     """
     report = RolesReport()
-    towns, villages = regions(warehouse)
+    towns, villages = regions(warehouse) if areas else ([], [])
     town_of = {v.code: v.town_code for v in villages}
 
     roles = {r["name"]: r["id"] for r in _get_all(client, "/api/v1/security/roles/")}
