@@ -207,7 +207,7 @@ def browser(
     print()
     queries = out["queries"]
     print(
-        f"| dashboard ({scale}) | charts | first opening, cold cache (s) | later openings, median (s) "
+        f"| dashboard ({scale}) | charts (empty) | first opening, cold cache (s) | later openings, median (s) "
         "| slowest chart request, cold (ms) | slowest chart SQL on DuckDB, p95 (ms) |"
     )
     print("|---|---|---|---|---|---|")
@@ -216,7 +216,7 @@ def browser(
         request = max((q.request_ms for q in mine if q.request_ms is not None), default=None)
         sql = max((q.p95_ms for q in mine if q.p95_ms is not None), default=None)
         print(
-            f"| {slug} | {f['charts']} | {f['cold_s']:.1f} | {f['cached_median_s']:.1f} "
+            f"| {slug} | {f['charts']} ({f['empty']}) | {f['cold_s']:.1f} | {f['cached_median_s']:.1f} "
             f"| {'—' if request is None else f'{request:,.0f}'} | {'—' if sql is None else f'{sql:,.1f}'} |"
         )
     print(f"provisioning: {out['provision_s']:.1f} s")
