@@ -193,7 +193,7 @@ def child_daily(day: str) -> dict:
     """One daily run for the simulated day ``day``: its extract window, spreadsheets, dbt build."""
     from datetime import date
 
-    from fupin.pipeline import day_interval, extract, load_sheets, new_batch_id, transform
+    from fupin.pipeline import day_interval, extract, load_sheets, new_batch_id
     from fupin.settings import get_settings
 
     settings = get_settings()
@@ -204,19 +204,17 @@ def child_daily(day: str) -> dict:
     t1 = time.perf_counter()
     load_sheets(settings, batch)
     t2 = time.perf_counter()
-    built = transform(settings)
     return {
         "rows": moved,
         "extract_seconds": t1 - t0,
         "sheets_seconds": t2 - t1,
-        "dbt_seconds": time.perf_counter() - t2,
-        "dbt": built["dbt"],
+        **_timed_transform(settings),
     }
 
 
 def child_rebuild() -> dict:
     """A full rebuild into a fresh warehouse: full extract, spreadsheets, dbt build with full refresh."""
-    from fupin.pipeline import extract, load_sheets, new_batch_id, transform
+    from fupin.pipeline import extract, load_sheets, new_batch_id
     from fupin.settings import get_settings
 
     settings = get_settings()
@@ -226,14 +224,24 @@ def child_rebuild() -> dict:
     t1 = time.perf_counter()
     load_sheets(settings, batch)
     t2 = time.perf_counter()
-    built = transform(settings, full_refresh=True)
     return {
         "rows": moved,
         "extract_seconds": t1 - t0,
         "sheets_seconds": t2 - t1,
-        "dbt_seconds": time.perf_counter() - t2,
-        "dbt": built["dbt"],
+        **_timed_transform(settings, full_refresh=True),
     }
+
+
+def _timed_transform(settings, full_refresh: bool = False) -> dict:
+    """The run's ``dbt build``: its seconds and summary, or the failure (the measurement goes on and says so)."""
+    from fupin.pipeline import transform
+
+    t0 = time.perf_counter()
+    try:
+        built = {"ok": True, "dbt": transform(settings, full_refresh=full_refresh)["dbt"]}
+    except RuntimeError as exc:
+        built = {"ok": False, "dbt": "dbt build FAILED", "error": str(exc)[-3000:]}
+    return {"dbt_seconds": time.perf_counter() - t0, **built}
 
 
 # -- helpers in the parent ---------------------------------------------------------------------------------
@@ -580,20 +588,26 @@ def stage_daily(
         days.append(str(day))
         log(f"daily run {n}/{runs} for {day} ...")
         daily_runs.append(isolated(child_daily, str(day), environ=env))
+        if not daily_runs[-1]["result"]["ok"]:
+            log(daily_runs[-1]["result"]["error"])
     for n in range(1, heavy_runs + 1):
         log(f"full rebuild {n}/{heavy_runs} ...")
         shutil.rmtree(rebuild_state, ignore_errors=True)
         rebuild_runs.append(isolated(child_rebuild, environ=rebuild_env))
+        if not rebuild_runs[-1]["result"]["ok"]:
+            log(rebuild_runs[-1]["result"]["error"])
     shutil.rmtree(rebuild_state, ignore_errors=True)
     d = daily_runs[-1]["result"]
     note = (
         f"days {', '.join(days)}; last: extract {d['extract_seconds']:.1f} s, "
-        f"sheets {d['sheets_seconds']:.1f} s, dbt {d['dbt_seconds']:.1f} s"
+        f"sheets {d['sheets_seconds']:.1f} s, dbt {d['dbt_seconds']:.1f} s ({d['dbt']})"
     )
+    if not all(x["result"]["ok"] for x in daily_runs):
+        note += "; a daily dbt build FAILED"
     if rebuild_runs:
         r = rebuild_runs[-1]["result"]
         context["rebuild"] = {k: round(v, 1) if isinstance(v, float) else v for k, v in r.items()}
-        note += f"; rebuild: extract {r['extract_seconds']:.1f} s, dbt {r['dbt_seconds']:.1f} s"
+        note += f"; rebuild: extract {r['extract_seconds']:.1f} s, dbt {r['dbt_seconds']:.1f} s ({r['dbt']})"
         baseline, baseline_s = "full rebuild", median(x["wall_seconds"] for x in rebuild_runs)
     elif first_build is not None:
         baseline, baseline_s = "first build above (extract + sheets + dbt)", first_build

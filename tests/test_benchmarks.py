@@ -104,3 +104,21 @@ def test_all_stages_command_on_its_own_county(tmp_path):
         assert float(printed[stage]["seconds"].replace(",", "")) > 0, stage
     assert printed["dbt build (seeds, models, tests)"]["× baseline time"].endswith("×")
     assert printed["daily incremental (extract, sheets, dbt)"]["baseline"] == "full rebuild"
+
+
+def test_failed_dbt_build_is_reported_not_raised(monkeypatch):
+    """A daily run whose dbt build fails still returns its timings, with the failure and dbt's message."""
+    import fupin.pipeline
+    from benchmarks import stages
+
+    def failing(settings, full_refresh=False):
+        raise RuntimeError(
+            "dbt build failed:\nOut of Memory Error: could not allocate block (5.0 GiB/5.0 GiB used)"
+        )
+
+    monkeypatch.setattr(fupin.pipeline, "transform", failing)
+    result = stages._timed_transform(settings=None)
+    assert result["ok"] is False
+    assert result["dbt"] == "dbt build FAILED"
+    assert "Out of Memory" in result["error"]
+    assert result["dbt_seconds"] >= 0
