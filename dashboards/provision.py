@@ -97,6 +97,9 @@ def render_database(database: dict[str, Any], warehouse_path: Path) -> dict[str,
     extra = rendered.setdefault("extra", {}) or {}
     rendered["extra"] = extra
     extra.setdefault("engine_params", {}).setdefault("connect_args", {})["read_only"] = True
+    # row-level security depends on the user's name (dashboards.roles): never serve one user's cached rows
+    # to another
+    extra["per_user_caching"] = True
     return rendered
 
 
@@ -265,11 +268,10 @@ def provision(
     warehouse_path: Path,
     assets_dir: Path = ASSETS_DIR,
     roles: bool = True,
-    area_roles: bool = True,
 ) -> Provisioned:
     """Import the dashboards, charts, datasets and database into the Superset at ``base_url``; then create
     or update the roles and row-level-security rules (:mod:`dashboards.roles`) unless ``roles`` is false
-    (``area_roles`` false: only the county-wide ones, no role per town and village).
+
 
     ``warehouse_path`` is the published DuckDB file; Superset opens it read-only. Idempotent: running it
     again replaces every asset with the definitions in ``assets_dir`` and creates no copies. Returns the
@@ -287,11 +289,7 @@ def provision(
     try:
         import_bundle(client, bundle)
         dashboards = {slug: dashboard_of(client, slug) for slug in slugs}
-        report = (
-            provision_roles(client, warehouse_path, dataset_columns(assets), database_name, areas=area_roles)
-            if roles
-            else None
-        )
+        report = provision_roles(client, dataset_columns(assets), database_name) if roles else None
     finally:
         client.close()
     first = dashboards[slugs[0]]

@@ -1,42 +1,45 @@
 """Roles and row-level security, provisioned through Superset's REST API (exports do not carry them).
 
 * ``county_leader``: every dashboard and dataset, no SQL Lab.
-* ``town_<town code>``: the same, with a row-level-security rule ``town_code = '<code>'`` on every dataset
-  that has a ``town_code`` column.
-* ``village_<village code>``: ``village_code = '<code>'`` on every dataset with a ``village_code``, and
-  ``town_code = '<its town>'`` on those with only a ``town_code``.
+* ``town_leader``: the same, with a row-level-security rule ``town_code = '<the leader's town>'`` on every
+  dataset that has a ``town_code`` column.
+* ``village_leader``: ``village_code = '<the leader's village>'`` on every dataset with a ``village_code``,
+  and ``town_code = '<its town>'`` on those with only a ``town_code``.
 * ``analyst``: the leaders' access plus SQL Lab, limited to the ``marts`` schema.
 
-Towns and villages come from the published warehouse (``core.dim_region``, else ``marts.status_by_village``).
+A leader's area is in the account name: ``town_<9-digit town code>`` or ``village_<12-digit village code>``
+(:func:`leader_username`). The rules are Jinja that Superset renders for each query with the user's name;
+a name that does not carry a well-formed code of the role's level matches no row. So the roles and rules
+are the same four whatever the size of the county (at scale M, one role per town and village had meant
+22,000 roles, over an hour of API calls). Charts are cached per user (the database's ``per_user_caching``).
+
 Leaders' roles hold Superset's ``Gamma`` permissions (which exclude SQL Lab) plus access to the warehouse's
-datasets. Applying again updates every role and rule in place and deletes rules of regions that are gone.
+datasets. Applying again updates every role and rule in place.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import duckdb
 import httpx
 
 RULE_PREFIX = "fupin "
 COUNTY_ROLE = "county_leader"
+TOWN_ROLE = "town_leader"
+VILLAGE_ROLE = "village_leader"
 ANALYST_ROLE = "analyst"
 SQL_SCHEMA = "marts"
+TOWN_PREFIX, TOWN_DIGITS = "town_", 9
+VILLAGE_PREFIX, VILLAGE_DIGITS = "village_", 12
+# the earlier layout's roles, one per town and village: deleted when provisioning (they hold dataset access)
+LEGACY_AREA_ROLE = re.compile(r"town_\d{9}|village_\d{12}")
 
 
 class RoleError(RuntimeError):
     """Superset refused a role, permission or rule; the message carries its answer."""
-
-
-@dataclass(frozen=True)
-class Region:
-    code: str
-    name: str
-    town_code: str
 
 
 @dataclass
@@ -44,43 +47,34 @@ class RolesReport:
     roles: dict[str, int] = field(default_factory=dict)  # role name -> id
     rules: int = 0
     rules_deleted: int = 0
+    roles_deleted: int = 0
     datasets_by_town: int = 0
     datasets_by_village: int = 0
     datasets_county_wide: list[str] = field(default_factory=list)
 
 
-def town_role(code: str) -> str:
-    return f"town_{code}"
+def leader_username(level: str, code: str) -> tuple[str, str]:
+    """(account name, role name) of the leader of the town or village ``code``."""
+    prefix, digits, role = {
+        "town": (TOWN_PREFIX, TOWN_DIGITS, TOWN_ROLE),
+        "village": (VILLAGE_PREFIX, VILLAGE_DIGITS, VILLAGE_ROLE),
+    }[level]
+    if len(code) != digits or not code.isdigit():
+        raise ValueError(f"a {level} code has {digits} digits, not {code!r}")
+    return f"{prefix}{code}", role
 
 
-def village_role(code: str) -> str:
-    return f"village_{code}"
+def area_code_template(prefix: str, digits: int, keep: int | None = None) -> str:
+    """Jinja for the area code in the current user's name (its first ``keep`` digits), else ``''``.
 
-
-def regions(warehouse: Path) -> tuple[list[Region], list[Region]]:
-    """(towns, villages) of the published warehouse, by code."""
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        has_dim = con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'core' and table_name = 'dim_region'"
-        ).fetchone()[0]
-        if has_dim:
-            rows = con.execute(
-                "select region_level, region_code, region_name, town_code from core.dim_region "
-                "where region_level in ('town', 'village') order by region_code"
-            ).fetchall()
-        else:
-            rows = con.execute(
-                "select distinct 'town', town_code, town_name, town_code from marts.status_by_village "
-                "union all select distinct 'village', village_code, village_name, town_code "
-                "from marts.status_by_village order by 2"
-            ).fetchall()
-    finally:
-        con.close()
-    towns = [Region(code, name, town) for level, code, name, town in rows if level == "town"]
-    villages = [Region(code, name, town) for level, code, name, town in rows if level == "village"]
-    return towns, villages
+    Rendered by Superset inside a quoted SQL literal: only digits ever reach the SQL.
+    """
+    keep_digits = f"[:{keep}]" if keep else ""
+    return (
+        "{% set u = current_username() or '' %}"
+        f"{{% set c = u[{len(prefix)}:] if u.startswith('{prefix}') else '' %}}"
+        f"{{{{ c{keep_digits} if c|length == {digits} and c.isdigit() else '' }}}}"
+    )
 
 
 def _get_all(client: httpx.Client, path: str, columns: str = "") -> list[dict[str, Any]]:
@@ -111,21 +105,17 @@ def _role_permissions(client: httpx.Client, role_id: int) -> list[int]:
 
 def provision_roles(
     client: httpx.Client,
-    warehouse: Path,
     dataset_columns: dict[str, set[str]],
     database_name: str,
-    areas: bool = True,
 ) -> RolesReport:
     """Create or update the roles and their row-level-security rules in the Superset ``client`` talks to.
 
-    ``dataset_columns`` maps each provisioned dataset's name (``table_name``) to its columns. ``areas``
-    False creates only the county-wide roles (county leader, analyst), not one per town and village: a
-    benchmark reading as the county leader needs no others, and at scale M there are 22,000 of them.
+    ``dataset_columns`` maps each provisioned dataset's name (``table_name``) to its columns. The number of
+    roles and rules does not grow with the county: a leader's area comes from the account name when Superset
+    renders each query. Roles of an earlier layout (one per town and village) are deleted, so that no role
+    keeps dataset access without its rule.
     """
     report = RolesReport()
-    towns, villages = regions(warehouse) if areas else ([], [])
-    town_of = {v.code: v.town_code for v in villages}
-
     roles = {r["name"]: r["id"] for r in _get_all(client, "/api/v1/security/roles/")}
     for builtin in ("Gamma", "sql_lab"):
         if builtin not in roles:
@@ -155,9 +145,12 @@ def provision_roles(
     viewer = sorted(set(gamma) | set(dataset_pvms))
     analyst = sorted(set(viewer) | set(sql_lab) | {schema_pvm})
 
-    wanted = {COUNTY_ROLE: viewer, ANALYST_ROLE: analyst}
-    wanted.update({town_role(t.code): viewer for t in towns})
-    wanted.update({village_role(v.code): viewer for v in villages})
+    legacy = [role_id for name, role_id in roles.items() if LEGACY_AREA_ROLE.fullmatch(name)]
+    for role_id in legacy:
+        _check(client.delete(f"/api/v1/security/roles/{role_id}"), f"deleting legacy role {role_id}")
+    report.roles_deleted = len(legacy)
+
+    wanted = {COUNTY_ROLE: viewer, TOWN_ROLE: viewer, VILLAGE_ROLE: viewer, ANALYST_ROLE: analyst}
     for name, permission_ids in wanted.items():
         if name not in roles:
             roles[name] = _check(client.post("/api/v1/security/roles/", json={"name": name}), name)["id"]
@@ -177,29 +170,29 @@ def provision_roles(
     report.datasets_county_wide = sorted(
         n for n, cols in dataset_columns.items() if not {"town_code", "village_code"} & cols
     )
-    rules: dict[str, dict[str, Any]] = {}
-    for town in towns:
-        rules[f"{RULE_PREFIX}town {town.code}"] = {
+    town = area_code_template(TOWN_PREFIX, TOWN_DIGITS)
+    village = area_code_template(VILLAGE_PREFIX, VILLAGE_DIGITS)
+    rules: dict[str, dict[str, Any]] = {
+        f"{RULE_PREFIX}town leaders": {
             "tables": by_town,
-            "roles": [roles[town_role(town.code)]],
-            "clause": f"town_code = '{town.code}'",
-            "description": f"{town.name}: only its own rows",
-        }
-    for village in villages:
-        role_id = roles[village_role(village.code)]
-        rules[f"{RULE_PREFIX}village {village.code}"] = {
+            "roles": [roles[TOWN_ROLE]],
+            "clause": f"town_code = '{town}'",
+            "description": "a town leader (account town_<town code>) sees only the rows of that town",
+        },
+        f"{RULE_PREFIX}village leaders": {
             "tables": by_village,
-            "roles": [role_id],
-            "clause": f"village_code = '{village.code}'",
-            "description": f"{village.name}: only its own rows",
-        }
-        if town_only:
-            rules[f"{RULE_PREFIX}village {village.code} town"] = {
-                "tables": town_only,
-                "roles": [role_id],
-                "clause": f"town_code = '{town_of[village.code]}'",
-                "description": f"{village.name}: its town's rows where a dataset has no village",
-            }
+            "roles": [roles[VILLAGE_ROLE]],
+            "clause": f"village_code = '{village}'",
+            "description": "a village leader (account village_<village code>) sees only that village's rows",
+        },
+        f"{RULE_PREFIX}village leaders, town datasets": {
+            "tables": town_only,
+            "roles": [roles[VILLAGE_ROLE]],
+            # a village code starts with its town's 9 digits (GB/T 2260 and the statistical division codes)
+            "clause": f"town_code = '{area_code_template(VILLAGE_PREFIX, VILLAGE_DIGITS, keep=TOWN_DIGITS)}'",
+            "description": "a village leader sees its town's rows where a dataset has no village",
+        },
+    }
     existing = {
         r["name"]: r["id"]
         for r in _get_all(client, "/api/v1/rowlevelsecurity/", "columns:!(id,name)")
@@ -215,12 +208,13 @@ def provision_roles(
             _check(client.post("/api/v1/rowlevelsecurity/", json=body), f"rule {name}")
         report.rules += 1
     stale = [rule_id for name, rule_id in existing.items() if name not in rules or not rules[name]["tables"]]
-    if stale:
+    # delete in batches: an earlier layout had one rule per town and village (22,000 at scale M)
+    for at in range(0, len(stale), 200):
+        batch = ",".join(map(str, stale[at : at + 200]))
         _check(
-            client.delete("/api/v1/rowlevelsecurity/", params={"q": f"!({','.join(map(str, stale))})"}),
-            "deleting stale rules",
+            client.delete("/api/v1/rowlevelsecurity/", params={"q": f"!({batch})"}), "deleting stale rules"
         )
-        report.rules_deleted = len(stale)
+    report.rules_deleted = len(stale)
     return report
 
 
@@ -252,6 +246,7 @@ def dump(report: RolesReport) -> str:
             "roles": len(report.roles),
             "rules": report.rules,
             "rules_deleted": report.rules_deleted,
+            "roles_deleted": report.roles_deleted,
             "datasets_by_town": report.datasets_by_town,
             "datasets_by_village": report.datasets_by_village,
             "datasets_county_wide": report.datasets_county_wide,

@@ -24,7 +24,14 @@ import yaml
 from dashboards import server
 from dashboards.browser import DashboardCheckError, check_dashboard
 from dashboards.provision import ASSETS_DIR, Provisioned, login, provision
-from dashboards.roles import ANALYST_ROLE, COUNTY_ROLE, ensure_user, town_role
+from dashboards.roles import (
+    ANALYST_ROLE,
+    COUNTY_ROLE,
+    TOWN_ROLE,
+    VILLAGE_ROLE,
+    ensure_user,
+    leader_username,
+)
 from fupin.settings import REPO_ROOT, Settings
 
 pytestmark = pytest.mark.browser
@@ -317,21 +324,24 @@ def towns(published_warehouse) -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def users(superset, admin, provisioned, towns) -> dict[str, tuple[str, str]]:
-    """One user per kind of role: the county leader, the first town's leader, an analyst."""
+    """The county leader, the leaders of the first two towns, an analyst, and a town-leader account whose name
+    carries no town (it must see nothing)."""
     assert provisioned.roles is not None
     roles = provisioned.roles.roles
     wanted = {
-        "county": [COUNTY_ROLE],
-        "town": [town_role(towns[0][0])],
-        "analyst": [ANALYST_ROLE],
+        "county": ("test_county", [COUNTY_ROLE]),
+        "town": (leader_username("town", towns[0][0])[0], [TOWN_ROLE]),
+        "town2": (leader_username("town", towns[1][0])[0], [TOWN_ROLE]),
+        "nameless_town": ("test_town_leader", [TOWN_ROLE]),
+        "analyst": ("test_analyst", [ANALYST_ROLE]),
     }
     client = login(superset.url, *admin)
     try:
-        for name, role_names in wanted.items():
-            ensure_user(client, f"test_{name}", USER_PASSWORD, role_names, roles)
+        for username, role_names in wanted.values():
+            ensure_user(client, username, USER_PASSWORD, role_names, roles)
     finally:
         client.close()
-    return {name: (f"test_{name}", USER_PASSWORD) for name in wanted}
+    return {name: (username, USER_PASSWORD) for name, (username, _) in wanted.items()}
 
 
 def _number(text: str) -> float:
@@ -339,16 +349,12 @@ def _number(text: str) -> float:
     return float(digits.rstrip("%"))
 
 
-def test_roles_follow_the_warehouse_regions(provisioned, towns, published_warehouse):
+def test_roles_do_not_grow_with_the_county(provisioned):
     report = provisioned.roles
-    villages = _warehouse_rows(
-        published_warehouse, "select distinct village_code from marts.status_by_village"
-    )
-    expected = {COUNTY_ROLE, ANALYST_ROLE} | {town_role(code) for code, _ in towns}
-    expected |= {f"village_{code}" for (code,) in villages}
-    assert set(report.roles) == expected
-    # a rule per town and per village, on every dataset with the area's code
-    assert report.rules >= len(towns) + len(villages)
+    # one role per level and at most three rules, whatever the number of towns and villages: towns, villages,
+    # and villages on datasets that have only a town
+    assert set(report.roles) == {COUNTY_ROLE, TOWN_ROLE, VILLAGE_ROLE, ANALYST_ROLE}
+    assert report.rules == 2 + (report.datasets_by_town > report.datasets_by_village)
     assert report.datasets_by_town >= 1 and report.datasets_by_village >= 1
 
 
@@ -397,6 +403,30 @@ def test_a_town_role_sees_only_its_town(superset, provisioned, users, towns, exp
     for chart in render.charts:
         for other in other_towns:
             assert other not in chart.text, f"{chart.name} shows {other} to {name}'s role"
+    # the next town's leader, same role and same charts just cached for the first: only its own town
+    code2, name2 = towns[1]
+    render = check_dashboard(
+        superset.url, *users["town2"], DASHBOARD, SCREENSHOTS / "county-overview-as-town2.png"
+    )
+    cells = render.chart(PIVOT_CHART).pivot()
+    assert {row for row, _ in cells} == {name2}
+    assert _pivot_counts(cells, [name2]) == _all_counts(expected_status_counts, [name2])
+
+
+def test_a_town_leader_account_without_a_town_sees_nothing(superset, provisioned, users, towns):
+    render = check_dashboard(
+        superset.url,
+        *users["nameless_town"],
+        DASHBOARD,
+        SCREENSHOTS / "county-overview-no-town.png",
+        allow_empty=True,
+    )
+    pivot = render.chart(PIVOT_CHART)
+    assert pivot.empty and pivot.rows == 0, pivot
+    for chart in render.charts:
+        assert chart.error is None, chart
+        for _, name in towns:
+            assert name not in chart.text, f"{chart.name} shows {name} to an account with no town"
 
 
 def test_another_towns_household_card_cannot_be_opened(
@@ -460,3 +490,29 @@ def test_leaders_have_no_sql_lab_and_analysts_only_the_marts(superset, provision
     refused = run_sql(users["analyst"], "select count(*) as n from raw.households")
     # Superset answers a table the role may not read with its security error (HTTP 500 in 6.1)
     assert refused.status_code != 200 and "TABLE_SECURITY_ACCESS_ERROR" in refused.text, refused.text
+
+
+@pytest.mark.parametrize(
+    "username, town, village_town",
+    [
+        ("town_341623101", "341623101", ""),
+        ("village_341623101201", "", "341623101"),
+        ("test_county", "", ""),
+        ("town_34162310", "", ""),  # too short
+        ("town_34162310x", "", ""),  # not digits
+        ("town_1' or '1'='1", "", ""),  # never reaches the SQL
+        ("village_341623101", "", ""),  # a town's code under the village prefix
+        (None, "", ""),  # no user
+    ],
+)
+def test_the_area_comes_only_from_a_well_formed_account_name(username, town, village_town):
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from dashboards.roles import TOWN_DIGITS, TOWN_PREFIX, VILLAGE_DIGITS, VILLAGE_PREFIX, area_code_template
+
+    env = SandboxedEnvironment()
+    context = {"current_username": lambda: username}
+    render = env.from_string(area_code_template(TOWN_PREFIX, TOWN_DIGITS)).render
+    assert render(**context) == town
+    render = env.from_string(area_code_template(VILLAGE_PREFIX, VILLAGE_DIGITS, keep=TOWN_DIGITS)).render
+    assert render(**context) == village_town
