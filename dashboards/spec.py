@@ -446,6 +446,11 @@ DATASETS = [
         table="marts.visit_authenticity",
     ),
     Dataset(
+        "suspicious_visits",
+        "疑似虚假走访 Suspicious visits",
+        table="marts.suspicious_visits",
+    ),
+    Dataset(
         "cadre_paths",
         "帮扶干部每日轨迹 Each cadre's daily GPS path",
         sql=(
@@ -460,6 +465,11 @@ DATASETS = [
     ),
     Dataset("open_demands", "未办结诉求 Open demands", table="marts.open_demands"),
     Dataset("task_performance", "帮扶任务完成情况 Tasks: due, done, overdue", table="marts.task_performance"),
+    Dataset(
+        "task_performance_by_cadre",
+        "各干部任务汇总 Tasks per cadre and area",
+        table="marts.task_performance_by_cadre",
+    ),
     Dataset(
         "exit_audit", "已脱贫户核查 Exited households checked against the criteria", table="marts.exit_audit"
     ),
@@ -753,7 +763,7 @@ CHARTS = [
     table(
         "suspicious_list",
         "疑似虚假走访:轨迹未靠近农户 Visits with the trajectory never near the household",
-        "visit_authenticity",
+        "suspicious_visits",
         [
             "visit_date",
             "town_name",
@@ -770,12 +780,10 @@ CHARTS = [
             "household_id",
             "nearest_point_m",
             "points_in_window",
-            "is_suspicious",
             "town_name",
             "village_name",
         ],
         order=[("visit_date", False)],
-        filters=("is_suspicious",),
         width=6,
     ),
     path_map(
@@ -827,14 +835,14 @@ CHARTS = [
     agg_table(
         "tasks_by_cadre",
         "各干部任务与逾期 Tasks and overdue per cadre",
-        "task_performance",
+        "task_performance_by_cadre",
         [("town_name", "乡镇 Town"), ("assignee_cadre_id", "干部 Cadre")],
         [
-            metric("COUNT(*)", "任务 Tasks"),
-            metric("SUM(CASE WHEN is_overdue THEN 1 ELSE 0 END)", "逾期 Overdue"),
-            metric("AVG(days_to_complete)", "平均办结天数 Mean days"),
+            metric("SUM(task_count)", "任务 Tasks"),
+            metric("SUM(overdue_tasks)", "逾期 Overdue"),
+            metric("SUM(days_to_complete_total) / NULLIF(SUM(completed_tasks), 0)", "平均办结天数 Mean days"),
         ],
-        ["assignee_cadre_id", "is_overdue", "days_to_complete", "town_name"],
+        ["assignee_cadre_id", "task_count", "overdue_tasks", "town_name"],
         limit=500,
         width=6,
     ),

@@ -53,6 +53,12 @@ def test_every_fabricated_visit_is_flagged_and_nothing_else(warehouse, xs_county
     extra = flagged - planted
     assert not missed, f"fabricated visits not flagged: {sorted(missed)}"
     assert len(extra) <= EXTRA_SUSPICIOUS_TOLERANCE, f"genuine visits flagged: {sorted(extra)}"
+    # the dashboards' list of suspicious visits is exactly the flagged ones, each with its area's names
+    listed = warehouse.sql(
+        "select visit_id, town_name is not null and village_name is not null from marts.suspicious_visits"
+    ).fetchall()
+    assert {visit for visit, _ in listed} == flagged and len(listed) == len(flagged)
+    assert all(named for _, named in listed)
 
 
 def test_authenticity_covers_every_visit_with_plausible_distances(warehouse, pg_dsn):
@@ -198,6 +204,26 @@ def test_open_demands_and_overdue_tasks_match_the_source(warehouse, pg_dsn):
         ).fetchall()
     )
     assert got_days == completed
+    # the per-cadre roll-up adds up to the tasks, cadre by cadre
+    by_cadre = warehouse.sql(
+        """
+        select coalesce(t.assignee_cadre_id, r.assignee_cadre_id), t.n, t.overdue, t.done, t.days,
+            r.n, r.overdue, r.done, r.days
+        from (
+            select assignee_cadre_id, count(*) as n, count(*) filter (where is_overdue) as overdue,
+                count(days_to_complete) as done, coalesce(sum(days_to_complete), 0) as days
+            from marts.task_performance group by 1
+        ) as t
+        full join (
+            select assignee_cadre_id, sum(task_count) as n, sum(overdue_tasks) as overdue,
+                sum(completed_tasks) as done, sum(days_to_complete_total) as days
+            from marts.task_performance_by_cadre group by 1
+        ) as r on t.assignee_cadre_id = r.assignee_cadre_id
+        """
+    ).fetchall()
+    assert by_cadre and all(row[1:5] == row[5:9] for row in by_cadre), [
+        row for row in by_cadre if row[1:5] != row[5:9]
+    ][:5]
 
 
 # -- incremental build of the GPS fact, in its own state directory -----------------------------------------

@@ -41,9 +41,10 @@
 {%- endmacro %}
 
 {#-
-    The days of fct_visit out of step with its household: visits whose household now has another area or
-    location than the table copied (moved, re-surveyed), and visits the table lacks although their household
-    is now known (a visit loaded before its household: the inner join left it out). Empty when none.
+    The days of fct_visit out of step with its household: visits whose household now has another area, area
+    name or location than the table copied (moved, renamed, re-surveyed), and visits the table lacks although
+    their household is now known (a visit loaded before its household: the inner join left it out). Empty
+    when none.
     Call it only when is_incremental().
 -#}
 {% macro days_of_visits_out_of_step() -%}
@@ -57,6 +58,8 @@
             on built.household_id = households.household_id
         where
             built.village_code is distinct from households.village_code
+            or built.village_name is distinct from households.village_name
+            or built.town_name is distinct from households.town_name
             or built.household_lat is distinct from households.lat
             or built.household_lon is distinct from households.lon
         union

@@ -13,7 +13,7 @@
     )
 }}
 
-{{ require_columns(['extracted_at', 'household_lat', 'dbt_built_at']) }}
+{{ require_columns(['extracted_at', 'household_lat', 'dbt_built_at', 'town_name']) }}
 
 {% set touched_days = [] %}
 {% if execute and is_incremental() %}
@@ -48,6 +48,8 @@ final as (
         households.village_code,
         households.town_code,
         households.county_code,
+        households.town_name,
+        households.village_name,
         visits.visit_date,
         visits.started_at,
         visits.ended_at,
