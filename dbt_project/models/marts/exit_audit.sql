@@ -122,9 +122,9 @@ guarantee_failures as (
         households.household_id,
         count(living.household_id) = 0 as not_assessed,
         count(*) filter (where not checks.is_met) as failed_guarantees,
-        string_agg(guarantees.criterion_name, '、' order by guarantees.criterion) filter (
-            where not checks.is_met
-        ) as failed_guarantee_names
+        {{ sorted_string_agg(
+            'guarantees.criterion_name', "'、'", ['guarantees.criterion'], where='not checks.is_met'
+        ) }} as failed_guarantee_names
     from households
     cross join guarantees
     left join living

@@ -66,10 +66,11 @@ members as (
     select
         household_id,
         count(*) as members,
-        string_agg(
-            name || '（' || relation_to_head || '，' || sex || '，' || age || '岁，' || health || '）',
-            '；' order by is_head desc, birth_date asc
-        ) as members_text,
+        {{ sorted_string_agg(
+            "name || '（' || relation_to_head || '，' || sex || '，' || age || '岁，' || health || '）'",
+            "'；'",
+            ['not is_head', 'birth_date'],
+        ) }} as members_text,
         count(*) filter (where is_labour) as labour_members,
         count(*) filter (where is_ill) as ill_members,
         count(*) filter (where is_disabled) as disabled_members,
@@ -84,7 +85,7 @@ helpers as (
     select
         twinnings.household_id,
         count(*) as helpers_in_force,
-        string_agg(cadres.name, '、' order by twinnings.start_date) as helper_names,
+        {{ sorted_string_agg('cadres.name', "'、'", ['twinnings.start_date']) }} as helper_names,
         min(twinnings.start_date) as helped_since
     from twinnings
     inner join cadres
@@ -110,7 +111,7 @@ demand_summary as (
     select
         household_id,
         count(*) as open_demands,
-        string_agg(category, '、' order by raised_at) as open_demand_categories,
+        {{ sorted_string_agg('category', "'、'", ['raised_at']) }} as open_demand_categories,
         max(days_open) as longest_open_days
     from open_demands
     group by household_id

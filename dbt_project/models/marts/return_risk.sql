@@ -183,7 +183,8 @@ scored as (
         raised.household_id,
         sum(signals.weight) as risk_score,
         count(*) as signals_raised,
-        string_agg(signals.signal_name, '、' order by signals.weight desc, signals.signal_code asc) as reasons,
+        {{ sorted_string_agg('signals.signal_name', "'、'", ['-signals.weight', 'signals.signal_code']) }}
+            as reasons,
         bool_or(signals.signal_code in ('below_line', 'near_line', 'falling_income')) as has_income_signal
     from raised
     inner join signals
