@@ -331,6 +331,7 @@ def check_dashboard(
     settle_polls: int = 3,
     native_filters: dict[str, tuple[str, list[str]]] | None = None,
     allow_empty: bool = False,
+    click: tuple[str, str] | None = None,
 ) -> DashboardRender:
     """Open the dashboard (id or slug) in headless Chromium as ``username`` and check every chart.
 
@@ -338,8 +339,10 @@ def check_dashboard(
     data or an error, the same for ``settle_polls`` polls in a row (animations finish). Saves a full-page
     PNG to ``screenshot``. ``native_filters`` (filter id -> (column, values)) opens the dashboard with those
     native filters applied, as a shared link would. A chart showing "no results" fails the check unless
-    ``allow_empty``. Raises :class:`DashboardCheckError` when a chart shows an error or does not finish
-    within ``timeout`` seconds; otherwise returns what each chart rendered.
+    ``allow_empty``. ``click`` (chart name part, cell text): once every chart has settled, click that cell
+    of that chart (a cross-filter, as a leader clicks a household number) and wait for the charts again.
+    Raises :class:`DashboardCheckError` when a chart shows an error or does not finish within ``timeout``
+    seconds; otherwise returns what each chart rendered.
     """
     from playwright.sync_api import sync_playwright
 
@@ -405,6 +408,17 @@ def check_dashboard(
 
                 state = settle()
                 loaded = time.monotonic() - started
+                if click:
+                    chart_name, text = click
+                    holder = page.locator(
+                        f'[data-test="chart-grid-component"][data-test-chart-name*="{chart_name}"]'
+                    )
+                    cell = holder.locator("td").filter(has_text=text).first
+                    if not cell.count():
+                        raise DashboardCheckError(f"{url}: no cell {text!r} in the chart {chart_name!r}")
+                    cell.click()
+                    page.wait_for_timeout(1500)  # the other charts start loading again
+                    state = settle()
                 # A full-page screenshot resizes the page and makes the charts draw again: make the window as
                 # tall as the dashboard, wait for the charts once more, then take the picture.
                 full = page.evaluate(

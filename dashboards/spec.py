@@ -924,19 +924,15 @@ CHARTS = [
         width=12,
     ),
     # 7 the household card
-    agg_table(
+    # raw rows sorted with a limit, not an aggregate: at scale M grouping 4.1 M households took 0.6 s, the
+    # sorted rows 41 ms; a click on a cell still cross-filters the card
+    table(
         "card_households",
         "户列表(点击户编号查看户档案) Households (click a household number to see its card)",
         "household_card",
-        [
-            ("town_name", "乡镇 Town"),
-            ("village_name", "村 Village"),
-            ("household_id", "户编号 Household"),
-            ("head_name", "户主 Head"),
-            ("status_name", "脱贫状态 Status"),
-        ],
-        [metric("MAX(members)", "人口 Members")],
+        ["household_id", "town_name", "village_name", "head_name", "status_name", "members"],
         ["household_id", "head_name", "town_name", "village_name", "status_name", "members"],
+        order=[("members", False), ("household_id", True)],
         limit=500,
         width=12,
         height=45,

@@ -257,9 +257,18 @@ def test_provisioning_again_keeps_one_copy_and_the_files_win(
         .endswith("Households (v2)")
     )
 
+    # a role of the earlier layout (one per town, with dataset access) is deleted, never left without its rule
+    legacy = api.post("/api/v1/security/roles/", json={"name": "town_999999999"})
+    assert legacy.status_code in (200, 201), legacy.text
     third = provision(superset.url, *admin, published_warehouse)
     assert _counts(api) == before
     assert third.chart_names == provisioned.chart_names
+    assert third.roles is not None and third.roles.roles_deleted == 1
+    names = {
+        r["name"]
+        for r in api.get("/api/v1/security/roles/", params={"q": "(page_size:100)"}).json()["result"]
+    }
+    assert "town_999999999" not in names and TOWN_ROLE in names
 
 
 def test_a_chart_error_fails_the_browser_check(superset, admin, provisioned, published_warehouse, tmp_path):
@@ -467,6 +476,28 @@ def test_another_towns_household_card_cannot_be_opened(
         assert str(household) not in chart.text, chart.name
     family = hidden.chart("家庭 Family")
     assert family.empty and family.rows == 0 and not family.has_data, family
+
+
+def test_clicking_a_household_number_opens_its_card(superset, provisioned, users, published_warehouse):
+    if "household-card" not in provisioned.dashboards:
+        pytest.skip("the household card mart is not in this warehouse")
+    (household, listed) = _warehouse_rows(
+        published_warehouse,
+        "select min(household_id), (select count(*) from marts.household_card) <= 500 from marts.household_card"
+        " where household_id in (select household_id from marts.open_demands)"
+        " and household_id in (select household_id from core.fct_visit)",
+    )[0]
+    assert household is not None and listed, "the test county's households should all be in the list"
+    clicked = check_dashboard(
+        superset.url,
+        *users["county"],
+        "household-card",
+        SCREENSHOTS / "household-card-clicked.png",
+        click=("户列表", str(household)),
+    )
+    family = clicked.chart("家庭 Family")
+    assert family.rows == 1 and str(household) in family.text, family
+    assert str(household) in clicked.chart("未办结诉求").text
 
 
 def test_leaders_have_no_sql_lab_and_analysts_only_the_marts(superset, provisioned, users):

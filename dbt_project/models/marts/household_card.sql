@@ -1,18 +1,13 @@
 -- The household card: one wide row per registered household (deleted ones flagged) with everything the
 -- click-through view shows: who they are, members, status, latest income against the line, the guarantees,
--- helpers in force, visits and open demands. ID numbers only masked.
+-- helpers in force, visits and open demands, and its return-to-poverty risk. ID numbers only masked.
+-- Reading return_risk also orders the build: the card and the risk marts each need several GiB at scale M,
+-- and two of them side by side ran out of DuckDB's limit in a daily run.
 with
 
 households as (
 
     select * from {{ ref('dim_household') }}
-
-),
-
-persons as (
-
-    select * from {{ ref('dim_person') }}
-    where not is_deleted
 
 ),
 
@@ -61,22 +56,15 @@ open_demands as (
 
 ),
 
+risks as (
+
+    select * from {{ ref('return_risk') }}
+
+),
+
 members as (
 
-    select
-        household_id,
-        count(*) as members,
-        {{ sorted_string_agg(
-            "name || '（' || relation_to_head || '，' || sex || '，' || age || '岁，' || health || '）'",
-            "'；'",
-            ['not is_head', 'birth_date'],
-        ) }} as members_text,
-        count(*) filter (where is_labour) as labour_members,
-        count(*) filter (where is_ill) as ill_members,
-        count(*) filter (where is_disabled) as disabled_members,
-        count(*) filter (where is_in_school) as pupils
-    from persons
-    group by household_id
+    select * from {{ ref('household_members') }}
 
 ),
 
@@ -167,6 +155,9 @@ final as (
         coalesce(demand_summary.open_demands, 0) as open_demands,
         demand_summary.open_demand_categories,
         demand_summary.longest_open_days,
+        risks.risk_rank as return_risk_rank,
+        risks.risk_score as return_risk_score,
+        risks.reasons as return_risk_reasons,
         households.lat,
         households.lon,
         households.is_poor,
@@ -186,6 +177,8 @@ final as (
         on households.household_id = visit_summary.household_id
     left join demand_summary
         on households.household_id = demand_summary.household_id
+    left join risks
+        on households.household_id = risks.household_id
 
 )
 
