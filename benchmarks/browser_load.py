@@ -84,7 +84,6 @@ def measure(published: Path, runs: int, screenshots: Path, repeat: int = 10) -> 
     try:
         admin = server.admin_credentials(settings)
         started = time.perf_counter()
-        # Only the county-wide roles: the leader reads as the county (one role per village is 22,000 at M).
         provisioned = provision(running.url, *admin, published)
         provision_s = time.perf_counter() - started
         client = login(running.url, *admin)

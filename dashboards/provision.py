@@ -270,8 +270,7 @@ def provision(
     roles: bool = True,
 ) -> Provisioned:
     """Import the dashboards, charts, datasets and database into the Superset at ``base_url``; then create
-    or update the roles and row-level-security rules (:mod:`dashboards.roles`) unless ``roles`` is false
-
+    or update the roles and row-level-security rules (:mod:`dashboards.roles`) unless ``roles`` is false.
 
     ``warehouse_path`` is the published DuckDB file; Superset opens it read-only. Idempotent: running it
     again replaces every asset with the definitions in ``assets_dir`` and creates no copies. Returns the

@@ -35,7 +35,7 @@ SQL_SCHEMA = "marts"
 TOWN_PREFIX, TOWN_DIGITS = "town_", 9
 VILLAGE_PREFIX, VILLAGE_DIGITS = "village_", 12
 # the earlier layout's roles, one per town and village: deleted when provisioning (they hold dataset access)
-LEGACY_AREA_ROLE = re.compile(r"town_\d{9}|village_\d{12}")
+LEGACY_AREA_ROLE = re.compile(rf"{TOWN_PREFIX}\d{{{TOWN_DIGITS}}}|{VILLAGE_PREFIX}\d{{{VILLAGE_DIGITS}}}")
 
 
 class RoleError(RuntimeError):

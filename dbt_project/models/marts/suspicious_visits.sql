@@ -25,8 +25,8 @@ final as (
         checked.county_code,
         checked.town_code,
         checked.village_code,
-        towns.region_name as town_name,
-        villages.region_name as village_name,
+        regions.town_name,
+        regions.village_name,
         checked.visit_date,
         checked.started_at,
         checked.ended_at,
@@ -37,10 +37,8 @@ final as (
         checked.suspicion_reason
 
     from checked
-    left join regions as towns
-        on checked.town_code = towns.region_code
-    left join regions as villages
-        on checked.village_code = villages.region_code
+    left join regions
+        on checked.village_code = regions.region_code
 
 )
 

@@ -40,8 +40,8 @@ final as (
         by_cadre.county_code,
         by_cadre.town_code,
         by_cadre.village_code,
-        towns.region_name as town_name,
-        villages.region_name as village_name,
+        regions.town_name,
+        regions.village_name,
         by_cadre.task_count,
         by_cadre.open_tasks,
         by_cadre.overdue_tasks,
@@ -50,10 +50,9 @@ final as (
         by_cadre.as_of_date
 
     from by_cadre
-    left join regions as towns
-        on by_cadre.town_code = towns.region_code
-    left join regions as villages
-        on by_cadre.village_code = villages.region_code
+    -- the village's row carries its town's name too; a task of a whole town has only the town's row
+    left join regions
+        on coalesce(by_cadre.village_code, by_cadre.town_code) = regions.region_code
 
 )
 
