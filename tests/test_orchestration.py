@@ -133,6 +133,13 @@ def test_backfill_equals_a_fresh_full_build(orch):
             f"(where dbt_built_at = (select max(dbt_built_at) from a.{table})) from a.{table}"
         ).fetchone()
         assert 0 < written < total / 4 and periods <= most, (table, written, total, periods)
+    # ... and of the models keyed by household or person, only the rows of what changed that day.
+    for table in ("core.dim_household", "core.dim_person", "core.fct_status_change", "marts.household_members"):
+        written, total = con.execute(
+            f"select count(*) filter (where dbt_built_at = (select max(dbt_built_at) from a.{table})), "
+            f"count(*) from a.{table}"
+        ).fetchone()
+        assert 0 < written < total / 4, (table, written, total)
     tables = _compared_tables(con)
     assert {"core", "marts"} <= {s for s, _, _ in tables}
     assert any(t == "fct_gps_point" for _, t, _ in tables)

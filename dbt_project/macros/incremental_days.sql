@@ -147,27 +147,38 @@
 {%- endmacro %}
 
 {#-
-    What fct_household_status_monthly rebuilds on an incremental run: every month from its latest stored
-    month on (the as-of month moves every day; a new month adds a row per household), and every month of each
-    household whose source rows (household, status events, members) were loaded since the table's watermark
-    (its greatest source_extracted_at): a status change, a move, a deletion or a new member. Returns
-    {'from_month': a SQL date, 'changed': a query of household_id}. The watermark is read once, as a
-    literal, so the pre-hook's delete and the model's insert select the same rows. Call it only when
-    is_incremental().
+    What fct_household_status_monthly rebuilds on an incremental run. Returns {'from_month': a SQL date,
+    'changed': a query of household_id, 'as_of': the as-of day to move the stored as-of month to, or none}.
+    - 'changed': every month of each household whose source rows (household, status events, members) were
+      loaded since the table's watermark (its greatest source_extracted_at): a status change, a move, a
+      deletion or a new member.
+    - An ordinary day (the as-of day is later in the month the table already ends with): no month is rebuilt
+      for every household. The other households' labels on the new as-of day are the ones stored (they had no
+      status event), so the pre-hook only moves that month's snapshot_date to the new day ('as_of').
+    - Any other day (a new month began, or the as-of day went back): every household's rows from the latest
+      stored month on ('from_month'), as a new month adds a row per household and closes the one before.
+    The bounds are read once, as literals, so the pre-hooks and the model's insert select the same rows.
+    Call it only when is_incremental().
 -#}
 {% macro monthly_rebuild_scope() -%}
     {% if run_query is not defined %}
-        {{ return({'from_month': "date '0001-01-01'", 'changed': none}) }}
+        {{ return({'from_month': "date '0001-01-01'", 'changed': none, 'as_of': none}) }}
     {% endif %}
     {% set bounds = run_query(
-        "select cast(max(month_start) as varchar), cast(max(source_extracted_at) as varchar) from " ~ this
+        "select cast(max(month_start) as varchar), cast(max(source_extracted_at) as varchar),"
+        ~ " cast(max(snapshot_date) as varchar) from " ~ this
     ).rows[0] %}
     {% if bounds[0] is none %}
-        {{ return({'from_month': "date '0001-01-01'", 'changed': 'select null::bigint as household_id where false'}) }}
+        {{ return({
+            'from_month': "date '0001-01-01'",
+            'changed': 'select null::bigint as household_id where false',
+            'as_of': none,
+        }) }}
     {% endif %}
-    {%- set from_month -%}
-        least(cast('{{ bounds[0] }}' as date), cast(date_trunc('month', {{ as_of_date() }}) as date))
-    {%- endset -%}
+    {% set as_of = run_query(
+        "select cast(as_of_date as varchar), cast(date_trunc('month', as_of_date) as date) = cast('"
+        ~ bounds[0] ~ "' as date) and as_of_date >= cast('" ~ bounds[2] ~ "' as date) from " ~ ref('data_as_of')
+    ).rows[0] %}
     {%- set changed -%}
         select changed.household_id from {{ ref('stg_app__households') }} as changed
         where changed.extracted_at > cast('{{ bounds[1] }}' as timestamptz)
@@ -178,15 +189,35 @@
         select changed.household_id from {{ ref('stg_app__persons') }} as changed
         where changed.extracted_at > cast('{{ bounds[1] }}' as timestamptz)
     {%- endset -%}
-    {{ return({'from_month': from_month, 'changed': changed}) }}
+    {% if as_of[1] %}
+        {{ return({'from_month': "date '9999-12-31'", 'changed': changed, 'as_of': as_of[0]}) }}
+    {% endif %}
+    {%- set from_month -%}
+        least(cast('{{ bounds[0] }}' as date), cast(date_trunc('month', {{ as_of_date() }}) as date))
+    {%- endset -%}
+    {{ return({'from_month': from_month, 'changed': changed, 'as_of': none}) }}
 {%- endmacro %}
 
-{#- The pre-hook of fct_household_status_monthly: delete the rows the run is about to insert again. -#}
+{#- The first pre-hook of fct_household_status_monthly: delete the rows the run is about to insert again. -#}
 {% macro delete_monthly_rows_to_rebuild() -%}
     {%- if is_incremental() -%}
         {%- set scope = monthly_rebuild_scope() -%}
         delete from {{ this }}
         where month_start >= {{ scope.from_month }} or household_id in ({{ scope.changed }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Its second pre-hook: on an ordinary day, the stored as-of month now stands on the new as-of day. -#}
+{% macro move_monthly_snapshot_day() -%}
+    {%- if is_incremental() -%}
+        {%- set scope = monthly_rebuild_scope() -%}
+        {%- if scope.as_of -%}
+            update {{ this }}
+            set snapshot_date = cast('{{ scope.as_of }}' as date)
+            where
+                month_start = cast(date_trunc('month', cast('{{ scope.as_of }}' as date)) as date)
+                and snapshot_date != cast('{{ scope.as_of }}' as date)
+        {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 

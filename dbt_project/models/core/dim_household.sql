@@ -1,17 +1,39 @@
 -- One row per registered household (current and exited; soft-deleted ones flagged): region keys, attribute,
 -- causes, current status, its live members, and the days it was registered, exited and deleted. The label on
 -- any earlier day comes from fct_status_change (valid_from / valid_to) or fct_household_status_monthly.
+--
+-- Incremental by household (delete+insert keyed on household_id): a run rebuilds the households whose row,
+-- members or status events were loaded since the latest build, and those whose stored area names no longer
+-- match dim_region (a renamed village, town or county).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='household_id',
+        on_schema_change='append_new_columns',
+    )
+}}
+
+{{ require_columns(['source_extracted_at', 'dbt_built_at']) }}
+
+{% set sources = ['stg_app__households', 'stg_app__persons', 'stg_app__status_events'] %}
+{% set changed = households_loaded_since_build(
+    sources, also=households_with_stale_area_names() if is_incremental() else none
+) %}
+
 with
 
 households as (
 
     select * from {{ ref('stg_app__households') }}
+    where {{ in_households('household_id', changed) }}
 
 ),
 
 persons as (
 
     select * from {{ ref('stg_app__persons') }}
+    where {{ in_households('household_id', changed) }}
 
 ),
 
@@ -30,6 +52,7 @@ status_labels as (
 changes as (
 
     select * from {{ ref('fct_status_change') }}
+    where {{ in_households('household_id', changed) }}
 
 ),
 
@@ -101,7 +124,9 @@ final as (
         households.household_lon as lon,
         households.is_deleted,
         {{ local_date('households.deleted_at') }} as deleted_date,
-        households.updated_at
+        households.updated_at,
+        {{ sources_extracted_at(sources) }} as source_extracted_at,
+        {{ build_time() }} as dbt_built_at
     from households
     left join regions
         on households.village_code = regions.region_code

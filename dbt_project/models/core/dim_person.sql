@@ -1,15 +1,116 @@
 -- One row per member of a registered household. ID and phone numbers only as hash and masked form.
+--
+-- Incremental by person (delete+insert keyed on person_id): a run rebuilds the members of the households
+-- whose person or household rows were loaded since the latest build, every person who shares an ID number
+-- with one of them (id_in_several_households counts across households), and every person whose age on the
+-- as-of day is no longer the stored one (a birthday since). The hash of the unchanged members is read from
+-- this table, so a daily run hashes only the rebuilt persons' numbers.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='person_id',
+        on_schema_change='append_new_columns',
+    )
+}}
+
+{{ require_columns(['source_extracted_at', 'dbt_built_at']) }}
+
+{% set sources = ['stg_app__persons', 'stg_app__households'] %}
+{% set changed = households_loaded_since_build(sources) %}
+
 with
 
-persons as (
+{% if changed is none %}
 
-    select * from {{ ref('stg_app__persons') }}
+    persons as (
 
-),
+        select * from {{ ref('stg_app__persons') }}
+
+    ),
+
+    -- every person's ID hash and household, for the count of households sharing an ID
+    id_holders as (
+
+        select
+            id_number_hash,
+            household_id,
+            is_deleted
+        from persons
+
+    ),
+
+{% else %}
+
+    arrived as (
+
+        select * from {{ ref('stg_app__persons') }}
+        where household_id in ({{ changed }})
+
+    ),
+
+    built as (
+
+        select * from {{ this }}
+
+    ),
+
+    -- the ID numbers whose holders may have changed: those of the arrived rows and those they replace
+    shared_hashes as (
+
+        select id_number_hash from arrived
+        union
+        select id_number_hash from built
+        where household_id in ({{ changed }})
+
+    ),
+
+    rebuilt_ids as (
+
+        select person_id from arrived
+        union
+        select person_id from built
+        where id_number_hash in (select shared_hashes.id_number_hash from shared_hashes)
+        union
+        select person_id from built
+        where age is distinct from {{ age_on('birth_date', as_of_date()) }}
+
+    ),
+
+    persons as (
+
+        select * from {{ ref('stg_app__persons') }}
+        where person_id in (select rebuilt_ids.person_id from rebuilt_ids)
+
+    ),
+
+    id_holders as (
+
+        select
+            id_number_hash,
+            household_id,
+            is_deleted
+        from arrived
+        union all
+        select
+            built.id_number_hash,
+            built.household_id,
+            built.is_deleted
+        from built
+        where
+            built.id_number_hash in (select shared_hashes.id_number_hash from shared_hashes)
+            and built.person_id not in (select arrived.person_id from arrived)
+
+    ),
+
+{% endif %}
 
 households as (
 
     select * from {{ ref('stg_app__households') }}
+    {% if changed is not none %}
+        where household_id in (select persons.household_id from persons)
+    {% endif %}
 
 ),
 
@@ -36,7 +137,7 @@ shared_ids as (
     select
         id_number_hash,
         count(distinct household_id) as households_with_id
-    from persons
+    from id_holders
     where not is_deleted
     group by id_number_hash
 
@@ -55,10 +156,7 @@ final as (
         persons.person_name as name,  -- noqa: RF04
         persons.sex,
         persons.birth_date,
-        date_diff('year', persons.birth_date, {{ as_of_date() }})
-        - case
-            when strftime(persons.birth_date, '%m-%d') > strftime({{ as_of_date() }}, '%m-%d') then 1 else 0
-        end as age,
+        {{ age_on('persons.birth_date', as_of_date()) }} as age,
         persons.relation_to_head,
         persons.relation_to_head = '户主' as is_head,
         persons.schooling,
@@ -71,7 +169,9 @@ final as (
         coalesce(labour_abilities.is_labour, false) as is_labour,
         coalesce(shared_ids.households_with_id, 1) > 1 as id_in_several_households,
         persons.is_deleted,
-        {{ local_date('persons.deleted_at') }} as deleted_date
+        {{ local_date('persons.deleted_at') }} as deleted_date,
+        {{ sources_extracted_at(sources) }} as source_extracted_at,
+        {{ build_time() }} as dbt_built_at
     from persons
     left join households
         on persons.household_id = households.household_id

@@ -5,23 +5,26 @@
 -- is one range join away in fct_status_change (valid_from <= day < valid_to). A household leaves the series
 -- from the month it was deleted.
 --
--- Incremental: a daily run deletes (pre-hook) and inserts again only the latest month(s) for every household
--- and the whole series of the households whose source rows changed (macro monthly_rebuild_scope).
+-- Incremental: a daily run deletes (pre-hook) and inserts again the whole series of the households whose
+-- source rows changed, and moves the as-of month of the others to the new as-of day (a second pre-hook); the
+-- first day of a month rebuilds the latest months for every household (macro monthly_rebuild_scope).
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='append_new_columns',
-        pre_hook="{{ delete_monthly_rows_to_rebuild() }}",
+        pre_hook=["{{ delete_monthly_rows_to_rebuild() }}", "{{ move_monthly_snapshot_day() }}"],
     )
 }}
 
 {{ require_columns(['source_extracted_at', 'dbt_built_at']) }}
 
-{% set scope = {'from_month': "date '0001-01-01'", 'changed': none} %}
+{% set scope = {'from_month': "date '0001-01-01'", 'changed': none, 'as_of': none} %}
 {% if execute and is_incremental() %}
     {% set scope = monthly_rebuild_scope() %}
 {% endif %}
+{#- on an ordinary day only the changed households are written: their load times are all the run needs -#}
+{% set loads_of = scope.changed if scope.as_of else none %}
 
 with
 
@@ -91,6 +94,7 @@ event_loads as (
         household_id,
         max(extracted_at) as extracted_at
     from {{ ref('stg_app__status_events') }}
+    where {{ in_households('household_id', loads_of) }}
     group by household_id
 
 ),
@@ -101,6 +105,7 @@ member_loads as (
         household_id,
         max(extracted_at) as extracted_at
     from {{ ref('stg_app__persons') }}
+    where {{ in_households('household_id', loads_of) }}
     group by household_id
 
 ),
@@ -116,6 +121,7 @@ source_loads as (
         on households.household_id = event_loads.household_id
     left join member_loads
         on households.household_id = member_loads.household_id
+    where {{ in_households('households.household_id', loads_of) }}
 
 ),
 

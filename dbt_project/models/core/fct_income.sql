@@ -1,16 +1,36 @@
 -- One row per household and year: income by source, per-capita net income, the poverty line of the year and
 -- the ratio to it, the degree of poverty it means, and the change from the year before.
+--
+-- Incremental by household (delete+insert keyed on household_id): a run rebuilds every year of the households
+-- whose income or household rows were loaded since the latest build. A changed seed (poverty line, degrees)
+-- needs `--full-refresh`.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='household_id',
+        on_schema_change='append_new_columns',
+    )
+}}
+
+{{ require_columns(['source_extracted_at', 'dbt_built_at']) }}
+
+{% set sources = ['stg_app__incomes', 'stg_app__households'] %}
+{% set changed = households_loaded_since_build(sources) %}
+
 with
 
 incomes as (
 
     select * from {{ ref('stg_app__incomes') }}
+    where {{ in_households('household_id', changed) }}
 
 ),
 
 households as (
 
     select * from {{ ref('dim_household') }}
+    where {{ in_households('household_id', changed) }}
 
 ),
 
@@ -69,7 +89,9 @@ final as (
         with_line.per_capita_net_income - with_line.previous_per_capita_net_income as per_capita_change,
         with_line.is_latest and not with_line.is_deleted as is_latest,
         with_line.verified_on,
-        with_line.is_deleted
+        with_line.is_deleted,
+        {{ sources_extracted_at(sources) }} as source_extracted_at,
+        {{ build_time() }} as dbt_built_at
     from with_line
     left join households
         on with_line.household_id = households.household_id

@@ -2,12 +2,28 @@
 -- the member list the household card shows (head first, then by birth date). A table of its own: at scale M
 -- the sorted list over 10 M persons inside the card's join of 4.1 M households needed more than DuckDB's
 -- 6 GiB when the dbt run had built other models before it; alone it runs within 2 GiB and the card within 3.
+--
+-- Incremental by household: a run deletes (pre-hook) and inserts again the households of the dim_person rows
+-- its latest build wrote (changed members, birthdays).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ delete_households_rebuilt_upstream('dim_person') }}",
+    )
+}}
+
+{{ require_columns(['dbt_built_at']) }}
+
+{% set changed = households_rebuilt_upstream('dim_person') %}
+
 with
 
 persons as (
 
     select * from {{ ref('dim_person') }}
-    where not is_deleted
+    where not is_deleted and {{ in_households('household_id', changed) }}
 
 ),
 
@@ -24,7 +40,8 @@ final as (
         count(*) filter (where is_labour) as labour_members,
         count(*) filter (where is_ill) as ill_members,
         count(*) filter (where is_disabled) as disabled_members,
-        count(*) filter (where is_in_school) as pupils
+        count(*) filter (where is_in_school) as pupils,
+        {{ build_time() }} as dbt_built_at
     from persons
     group by household_id
 
