@@ -4,17 +4,19 @@
     greatest (every row after a full build; the days a daily run rebuilt after an incremental one). Those
     rows were checked when they were written, and a daily run must not re-read a year of GPS points to
     test one day. With var test_all_rows (a back-fill's last day, whose earlier days ran no tests) such
-    tests see every row. Any other `where` works as dbt's own.
+    tests see every row. `where: latest_load` does the same for a staging view by its extracted_at: the rows
+    the latest extract brought. Any other `where` works as dbt's own.
 -#}
 {% macro get_where_subquery(relation) -%}
     {% set where = config.get('where', '') %}
-    {% if where == 'latest_build' and var('test_all_rows', false) %}
+    {% if where in ('latest_build', 'latest_load') and var('test_all_rows', false) %}
         {% do return(relation) %}
-    {% elif where == 'latest_build' %}
+    {% elif where in ('latest_build', 'latest_load') %}
+        {%- set column = 'dbt_built_at' if where == 'latest_build' else 'extracted_at' -%}
         {%- set filtered -%}
             (
                 select * from {{ relation }}
-                where dbt_built_at = (select max(latest.dbt_built_at) from {{ relation }} as latest)
+                where {{ column }} = (select max(latest.{{ column }}) from {{ relation }} as latest)
             ) dbt_subquery
         {%- endset -%}
         {% do return(filtered) %}
