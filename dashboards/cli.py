@@ -72,7 +72,7 @@ def provision_command(
     warehouse: WarehouseOption = None,
 ) -> None:
     """Import (overwrite) the database, datasets, charts and dashboards into a running Superset; create or
-    update the roles (county, each town, each village, analyst) and their row-level security."""
+    update the roles (county, town and village leaders, analyst) and their row-level security."""
     from dashboards import server
     from dashboards.provision import provision
     from dashboards.roles import dump

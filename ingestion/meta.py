@@ -26,7 +26,7 @@ create table if not exists meta.watermarks (
     table_name varchar not null,
     watermark timestamptz,            -- the greatest updated_at loaded so far
     batch_id varchar not null,
-    loaded_at timestamptz not null,
+    loaded_at timestamptz not null,   -- the run's time: the _extracted_at of the rows it wrote
     primary key (source, table_name)
 );
 """

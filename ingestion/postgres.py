@@ -270,9 +270,9 @@ def _load_table(
     con.execute(
         """
         insert or replace into meta.watermarks (source, table_name, watermark, batch_id, loaded_at)
-        values ('postgres', ?, ?, ?, now())
+        values ('postgres', ?, ?, ?, ?)
         """,
-        [table, after, batch_id],
+        [table, after, batch_id, extracted_at],
     )
     record_audit(
         con,

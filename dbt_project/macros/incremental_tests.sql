@@ -4,19 +4,24 @@
     greatest (every row after a full build; the days a daily run rebuilt after an incremental one). Those
     rows were checked when they were written, and a daily run must not re-read a year of GPS points to
     test one day. With var test_all_rows (a back-fill's last day, whose earlier days ran no tests) such
-    tests see every row. `where: latest_load` does the same for a staging view by its extracted_at: the rows
-    the latest extract brought. Any other `where` works as dbt's own.
+    tests see every row. `where: latest_load` does the same for a staging view: the rows the latest extract
+    brought (extracted_at equal to that run's time in meta.watermarks; none when it brought none). Any
+    other `where` works as dbt's own.
 -#}
 {% macro get_where_subquery(relation) -%}
     {% set where = config.get('where', '') %}
     {% if where in ('latest_build', 'latest_load') and var('test_all_rows', false) %}
         {% do return(relation) %}
     {% elif where in ('latest_build', 'latest_load') %}
-        {%- set column = 'dbt_built_at' if where == 'latest_build' else 'extracted_at' -%}
+        {%- if where == 'latest_build' -%}
+            {%- set latest = '(select max(latest.dbt_built_at) from ' ~ relation ~ ' as latest)' -%}
+        {%- else -%}
+            {%- set latest = "(select max(loads.loaded_at) from meta.watermarks as loads where loads.source = 'postgres')" -%}
+        {%- endif -%}
         {%- set filtered -%}
             (
                 select * from {{ relation }}
-                where {{ column }} = (select max(latest.{{ column }}) from {{ relation }} as latest)
+                where {{ 'dbt_built_at' if where == 'latest_build' else 'extracted_at' }} = {{ latest }}
             ) dbt_subquery
         {%- endset -%}
         {% do return(filtered) %}

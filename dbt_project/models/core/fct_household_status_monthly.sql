@@ -75,14 +75,16 @@ labels as (
             months.snapshot_date,
             changes.household_id,
             changes.to_label
-        from changes
+        -- the changed households' changes first: filtering after the range join costs 10 times as much
+        from (
+            select * from changes
+            where household_id in ({{ scope.changed }})
+        ) as changes
         inner join months
             on
                 changes.valid_from <= months.snapshot_date
                 and coalesce(changes.valid_to, date '9999-12-31') > months.snapshot_date
-        where
-            months.month_start < {{ scope.from_month }}
-            and changes.household_id in ({{ scope.changed }})
+        where months.month_start < {{ scope.from_month }}
     {% endif %}
 
 ),
