@@ -134,7 +134,12 @@ def test_backfill_equals_a_fresh_full_build(orch):
         ).fetchone()
         assert 0 < written < total / 4 and periods <= most, (table, written, total, periods)
     # ... and of the models keyed by household or person, only the rows of what changed that day.
-    for table in ("core.dim_household", "core.dim_person", "core.fct_status_change", "marts.household_members"):
+    for table in (
+        "core.dim_household",
+        "core.dim_person",
+        "core.fct_status_change",
+        "marts.household_members",
+    ):
         written, total = con.execute(
             f"select count(*) filter (where dbt_built_at = (select max(dbt_built_at) from a.{table})), "
             f"count(*) from a.{table}"
@@ -212,7 +217,12 @@ def test_incremental_persons_follow_a_shared_id_number_into_an_unchanged_househo
         "from core.dim_person"
     ).fetchone()
     assert written < total / 4, (written, total)
-    compared = ("core.dim_person", "core.dim_household", "marts.household_members")
+    compared = (
+        "core.dim_person",
+        "core.dim_household",
+        "marts.household_members",
+        "core.fct_household_status_monthly",
+    )
     columns = {
         t: [
             f'"{c}"'
