@@ -164,7 +164,8 @@ def test_backfill_equals_a_fresh_full_build(orch):
 
 def test_incremental_persons_follow_a_shared_id_number_into_an_unchanged_household(orch):
     """A member added to household B with the ID number of a member of household A: the daily build marks both
-    as in several households, though A's rows did not change, and equals a full rebuild."""
+    as in several households, though A's rows did not change; a birthday of A's member keeps the mark; the
+    daily builds equal a full rebuild."""
     import psycopg
 
     from fupin import pipeline
@@ -217,6 +218,19 @@ def test_incremental_persons_follow_a_shared_id_number_into_an_unchanged_househo
         "from core.dim_person"
     ).fetchone()
     assert written < total / 4, (written, total)
+    con.close()
+
+    # A birthday alone (the stored age is no longer the age on the as-of day) rebuilds just that person, and
+    # the rebuilt row keeps the ID number shared with the other household.
+    with duckdb.connect(str(orch.build_path)) as rw:
+        rw.execute("update core.dim_person set age = age - 1 where person_id = ?", [a_person])
+    pipeline.transform(orch)
+    con = duckdb.connect(str(orch.build_path), read_only=True)
+    latest = con.execute(
+        "select person_id, id_in_several_households from core.dim_person "
+        "where dbt_built_at = (select max(dbt_built_at) from core.dim_person)"
+    ).fetchall()
+    assert latest == [(a_person, True)], latest
     compared = (
         "core.dim_person",
         "core.dim_household",

@@ -84,6 +84,7 @@ with
 
     ),
 
+    -- the holders of the rebuilt persons' ID numbers: the arrived rows, and the stored rows of everyone else
     id_holders as (
 
         select
@@ -98,7 +99,8 @@ with
             built.is_deleted
         from built
         where
-            built.id_number_hash in (select shared_hashes.id_number_hash from shared_hashes)
+            -- every rebuilt person's ID, not only the shared ones: a birthday alone keeps the flag right
+            built.id_number_hash in (select persons.id_number_hash from persons)
             and built.person_id not in (select arrived.person_id from arrived)
 
     ),
