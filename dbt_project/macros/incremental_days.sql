@@ -152,8 +152,8 @@
     - 'changed': every month of each household whose source rows (household, status events, members) were
       loaded since the table's watermark (its greatest source_extracted_at): a status change, a move, a
       deletion or a new member.
-    - An ordinary day (the as-of day is later in the month the table already ends with): no month is rebuilt
-      for every household. The other households' labels on the new as-of day are the ones stored (they had no
+    - An ordinary day (the as-of day, not pinned by var as_of_date, is later in the month the table already
+      ends with): no month is rebuilt for every household. The other households' labels on the new as-of day are the ones stored (they had no
       status event), so the pre-hook only moves that month's snapshot_date to the new day ('as_of').
     - Any other day (a new month began, or the as-of day went back): every household's rows from the latest
       stored month on ('from_month'), as a new month adds a row per household and closes the one before.
@@ -189,7 +189,8 @@
         select changed.household_id from {{ ref('stg_app__persons') }} as changed
         where changed.extracted_at > cast('{{ bounds[1] }}' as timestamptz)
     {%- endset -%}
-    {% if as_of[1] %}
+    {#- a pinned as-of day (var as_of_date) may hold status events loaded before it: rebuild the month -#}
+    {% if as_of[1] and var('as_of_date', none) is none %}
         {{ return({'from_month': "date '9999-12-31'", 'changed': changed, 'as_of': as_of[0]}) }}
     {% endif %}
     {%- set from_month -%}
