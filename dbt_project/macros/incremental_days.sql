@@ -179,16 +179,9 @@
         "select cast(as_of_date as varchar), cast(date_trunc('month', as_of_date) as date) = cast('"
         ~ bounds[0] ~ "' as date) and as_of_date >= cast('" ~ bounds[2] ~ "' as date) from " ~ ref('data_as_of')
     ).rows[0] %}
-    {%- set changed -%}
-        select changed.household_id from {{ ref('stg_app__households') }} as changed
-        where changed.extracted_at > cast('{{ bounds[1] }}' as timestamptz)
-        union
-        select changed.household_id from {{ ref('stg_app__status_events') }} as changed
-        where changed.extracted_at > cast('{{ bounds[1] }}' as timestamptz)
-        union
-        select changed.household_id from {{ ref('stg_app__persons') }} as changed
-        where changed.extracted_at > cast('{{ bounds[1] }}' as timestamptz)
-    {%- endset -%}
+    {% set changed = households_loaded_after(
+        ['stg_app__households', 'stg_app__status_events', 'stg_app__persons'], bounds[1]
+    ) %}
     {#- a pinned as-of day (var as_of_date) may hold status events loaded before it: rebuild the month -#}
     {% if as_of[1] and var('as_of_date', none) is none %}
         {{ return({'from_month': "date '9999-12-31'", 'changed': changed, 'as_of': as_of[0]}) }}

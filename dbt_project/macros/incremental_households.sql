@@ -15,6 +15,15 @@
     )
 {%- endmacro %}
 
+{#- A query of the household_id of the rows of the staging models in sources loaded after mark (a literal). -#}
+{% macro households_loaded_after(sources, mark) -%}
+    {%- for name in sources %}
+        select loaded.household_id from {{ ref(name) }} as loaded
+        where loaded.extracted_at > cast('{{ mark }}' as timestamptz)
+        {{ "union" if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
 {#-
     A query of the household_id of the rows of the staging models in sources loaded after this table's
     watermark. The watermark is read once, as a literal, so that every use in one run selects the same rows.
@@ -31,11 +40,7 @@
         "select coalesce(cast(max(source_extracted_at) as varchar), '-infinity') from " ~ this
     ).columns[0].values()[0] %}
     {%- set query -%}
-        {%- for name in sources %}
-            select loaded.household_id from {{ ref(name) }} as loaded
-            where loaded.extracted_at > cast('{{ mark }}' as timestamptz)
-            {{ "union" if not loop.last }}
-        {%- endfor %}
+        {{ households_loaded_after(sources, mark) }}
         {%- if rekeyed %}
             union
             select built.household_id from {{ this }} as built
