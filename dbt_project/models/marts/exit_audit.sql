@@ -2,26 +2,47 @@
 -- (per-capita net income under exit_income_ratio x the poverty line in its exit year, or in its latest
 -- verified year) or a required guarantee of seed exit_guarantees (the two no-worries and three guarantees,
 -- safe drinking water, a house of a safe grade). Households that pass everything are not listed.
+--
+-- Incremental by household (macros/incremental_marts.sql): a run deletes and audits again the households
+-- whose row, incomes or living conditions changed; a household that now passes leaves the audit.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        meta={'refresh': {
+            'upstream': ['dim_household', 'fct_income'],
+            'loaded': ['stg_app__living_conditions'],
+        }},
+        pre_hook="{{ delete_households_to_refresh() }}",
+        post_hook="{{ move_to_as_of_day() }}",
+    )
+}}
+
+{{ require_columns(['source_extracted_at', 'dbt_built_at', 'as_of_date']) }}
+
+{% set changed = households_to_refresh() %}
+
 with
 
 households as (
 
     select * from {{ ref('dim_household') }}
-    where status_label = 'green' and not is_deleted
+    where status_label = 'green' and not is_deleted and {{ in_households('household_id', changed) }}
 
 ),
 
 incomes as (
 
     select * from {{ ref('fct_income') }}
-    where not is_deleted
+    where not is_deleted and {{ in_households('household_id', changed) }}
 
 ),
 
 living as (
 
     select * from {{ ref('stg_app__living_conditions') }}
-    where not is_deleted
+    where not is_deleted and {{ in_households('household_id', changed) }}
 
 ),
 
@@ -201,7 +222,10 @@ final as (
             end,
             case when not_assessed then '无两不愁三保障评估' end,
             case when failed_guarantee_names is not null then '未达标：' || failed_guarantee_names end
-        ) as failed_criteria
+        ) as failed_criteria,
+        {{ as_of_date() }} as as_of_date,
+        {{ sources_extracted_at(['stg_app__living_conditions']) }} as source_extracted_at,
+        {{ build_time() }} as dbt_built_at
     from audited
     where fails_income or fails_guarantee
 

@@ -3,25 +3,65 @@
 -- helpers in force, visits and open demands, and its return-to-poverty risk. ID numbers only masked.
 -- Reading return_risk also orders the build: the card and the risk marts each need several GiB at scale M,
 -- and two of them side by side ran out of DuckDB's limit in a daily run.
+--
+-- Incremental by household (macros/incremental_marts.sql): a run rebuilds the households whose row, members,
+-- incomes, living conditions, twinnings, helpers' names, visits or demands changed, and those whose visits,
+-- twinnings or shock demands cross the as-of day's windows; the post-hook moves the others' longest wait to
+-- the new as-of day. The risk rank is not on the card: it moves with every other household's score (it is in
+-- return_risk).
+-- depends_on: {{ ref('dim_person') }}
+-- depends_on: {{ ref('fct_demand') }}
+-- depends_on: {{ ref('exit_thresholds') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        meta={'refresh': {
+            'upstream': ['dim_household', 'household_members', 'dim_person', 'fct_income'],
+            'loaded': [
+                'stg_app__living_conditions', 'stg_app__twinnings', 'stg_app__demands', 'stg_app__visits',
+            ],
+            'windows': [
+                {'model': 'fct_visit', 'date': 'visit_date', 'days': [0, 90]},
+                {'model': 'fct_twinning', 'date': 'start_date', 'days': [0]},
+                {'model': 'fct_twinning', 'date': 'end_date', 'days': [1]},
+                {'model': 'fct_demand', 'date': 'raised_date', 'days': [0, 'return_risk_recent_days']},
+            ],
+            'twinned_cadres': true,
+        }},
+        pre_hook="{{ delete_households_to_refresh() }}",
+        post_hook="{{ move_to_as_of_day({'longest_open_days': '{as_of} - oldest_open_demand_date'}) }}",
+    )
+}}
+
+{{ require_columns(['source_extracted_at', 'dbt_built_at', 'as_of_date', 'oldest_open_demand_date']) }}
+
+{% set changed = households_to_refresh() %}
+{% set sources = [
+    'stg_app__living_conditions', 'stg_app__twinnings', 'stg_app__demands', 'stg_app__visits', 'stg_app__cadres',
+] %}
+
 with
 
 households as (
 
     select * from {{ ref('dim_household') }}
+    where {{ in_households('household_id', changed) }}
 
 ),
 
 incomes as (
 
     select * from {{ ref('fct_income') }}
-    where is_latest
+    where is_latest and {{ in_households('household_id', changed) }}
 
 ),
 
 living as (
 
     select * from {{ ref('stg_app__living_conditions') }}
-    where not is_deleted
+    where not is_deleted and {{ in_households('household_id', changed) }}
 
 ),
 
@@ -34,7 +74,7 @@ house_grades as (
 twinnings as (
 
     select * from {{ ref('fct_twinning') }}
-    where is_in_force
+    where is_in_force and {{ in_households('household_id', changed) }}
 
 ),
 
@@ -47,24 +87,28 @@ cadres as (
 visits as (
 
     select * from {{ ref('fct_visit') }}
+    where {{ in_households('household_id', changed) }}
 
 ),
 
 open_demands as (
 
     select * from {{ ref('open_demands') }}
+    where {{ in_households('household_id', changed) }}
 
 ),
 
 risks as (
 
     select * from {{ ref('return_risk') }}
+    where {{ in_households('household_id', changed) }}
 
 ),
 
 members as (
 
     select * from {{ ref('household_members') }}
+    where {{ in_households('household_id', changed) }}
 
 ),
 
@@ -100,7 +144,8 @@ demand_summary as (
         household_id,
         count(*) as open_demands,
         {{ sorted_string_agg('category', "'、'", ['raised_at']) }} as open_demand_categories,
-        max(days_open) as longest_open_days
+        max(days_open) as longest_open_days,
+        min(raised_date) as oldest_open_demand_date
     from open_demands
     group by household_id
 
@@ -155,13 +200,16 @@ final as (
         coalesce(demand_summary.open_demands, 0) as open_demands,
         demand_summary.open_demand_categories,
         demand_summary.longest_open_days,
-        risks.risk_rank as return_risk_rank,
+        demand_summary.oldest_open_demand_date,
         risks.risk_score as return_risk_score,
         risks.reasons as return_risk_reasons,
         households.lat,
         households.lon,
         households.is_poor,
-        households.is_deleted
+        households.is_deleted,
+        {{ as_of_date() }} as as_of_date,
+        {{ sources_extracted_at(sources) }} as source_extracted_at,
+        {{ build_time() }} as dbt_built_at
     from households
     left join members
         on households.household_id = members.household_id

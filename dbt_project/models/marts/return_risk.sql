@@ -1,38 +1,70 @@
 -- Return-to-poverty early warning: exited (green) households showing signals of seed return_risk_signals
 -- (income near or under the line, falling income, illness or disability, no labour, a missing guarantee, a
 -- shock cause, a new shock demand), scored by the signals' weights and ranked, highest risk first.
+--
+-- Incremental by household (macros/incremental_marts.sql): a run deletes and scores again the households
+-- whose row, members, incomes, living conditions (the audit's guarantees) or demands changed, and those with
+-- a shock demand entering or leaving the recent days; a household without signals leaves the list. The
+-- post-hook ranks the whole list again.
+-- depends_on: {{ ref('stg_app__living_conditions') }}
+-- depends_on: {{ ref('stg_app__demands') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        meta={'refresh': {
+            'upstream': ['dim_household', 'fct_income', 'dim_person'],
+            'loaded': ['stg_app__living_conditions', 'stg_app__demands'],
+            'windows': [{
+                'model': 'fct_demand',
+                'date': 'raised_date',
+                'days': [0, 'return_risk_recent_days'],
+            }],
+        }},
+        pre_hook="{{ delete_households_to_refresh() }}",
+        post_hook=["{{ move_to_as_of_day() }}", "{{ rank_return_risks() }}"],
+    )
+}}
+
+{{ require_columns(['source_extracted_at', 'dbt_built_at', 'as_of_date']) }}
+
+{% set changed = households_to_refresh() %}
+
 with
 
 households as (
 
     select * from {{ ref('dim_household') }}
-    where status_label = 'green' and not is_deleted
+    where status_label = 'green' and not is_deleted and {{ in_households('household_id', changed) }}
 
 ),
 
 incomes as (
 
     select * from {{ ref('fct_income') }}
-    where is_latest
+    where is_latest and {{ in_households('household_id', changed) }}
 
 ),
 
 persons as (
 
     select * from {{ ref('dim_person') }}
-    where not is_deleted
+    where not is_deleted and {{ in_households('household_id', changed) }}
 
 ),
 
 audit as (
 
     select * from {{ ref('exit_audit') }}
+    where {{ in_households('household_id', changed) }}
 
 ),
 
 demands as (
 
     select * from {{ ref('fct_demand') }}
+    where {{ in_households('household_id', changed) }}
 
 ),
 
@@ -216,7 +248,10 @@ final as (
         incomes.poverty_line_yuan as line,  -- noqa: RF04
         incomes.ratio_to_line,
         incomes.previous_per_capita_net_income as previous_income,
-        incomes.per_capita_change as income_change
+        incomes.per_capita_change as income_change,
+        {{ as_of_date() }} as as_of_date,
+        {{ sources_extracted_at(['stg_app__living_conditions', 'stg_app__demands']) }} as source_extracted_at,
+        {{ build_time() }} as dbt_built_at
     from scored
     inner join households
         on scored.household_id = households.household_id

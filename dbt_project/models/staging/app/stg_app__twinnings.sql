@@ -17,7 +17,8 @@ renamed as (
         created_at,
         updated_at,
         deleted_at,
-        deleted_at is not null as is_deleted
+        deleted_at is not null as is_deleted,
+        _extracted_at as extracted_at
 
     from source
 
