@@ -203,6 +203,17 @@ def extract_postgres(
         con.execute("detach src")
 
 
+def _pg_timestamp(value: datetime) -> str:
+    """A PostgreSQL timestamptz literal (a naive datetime is taken as UTC, as DuckDB binds it)."""
+    if value.tzinfo is None:
+        return f"'{value.isoformat()}+00:00'::timestamptz"
+    return f"'{value.isoformat()}'::timestamptz"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _load_table(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -238,15 +249,20 @@ def _load_table(
         received = con.execute(f'select count(*) from raw."{table}"').fetchone()[0]
         mode = "full"
     else:
+        bounds = []
         if since is not None:
-            lower, lower_params = "updated_at >= ?", [since]
+            bounds.append(f"updated_at >= {_pg_timestamp(since)}")
         elif before is not None:
-            lower, lower_params = "updated_at > ?", [before]
-        else:
-            lower, lower_params = "true", []
+            bounds.append(f"updated_at > {_pg_timestamp(before)}")
+        if until is not None:
+            bounds.append(f"updated_at < {_pg_timestamp(until)}")
+        # The window is read by a query run as it is in PostgreSQL, which uses the index on updated_at. A
+        # scan of the attached table is split by the extension into page ranges, each read with the filter:
+        # PostgreSQL then reads the whole table (at scale M a day's 2.4 M GPS points took 12 s that way
+        # against 1.4 s, out of 152 M).
+        query = f'select * from {SOURCE_SCHEMA}."{table}" where {" and ".join(bounds) or "true"}'
         con.execute(
-            f"create or replace temp table _delta as select * from {src} where {lower} and {upper}",
-            [*lower_params, *upper_params],
+            f"create or replace temp table _delta as select * from postgres_query('src', {_literal(query)})"
         )
         received = con.execute("select count(*) from _delta").fetchone()[0]
         if received:
