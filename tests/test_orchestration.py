@@ -146,6 +146,7 @@ def test_backfill_equals_a_fresh_full_build(orch):
         ("marts.household_card", True),
         ("marts.exit_audit", False),
         ("marts.return_risk", False),
+        ("marts.households_without_helper", False),
     ):
         written, total = con.execute(
             f"select count(*) filter (where dbt_built_at = ?), count(*) from a.{table}", [last_build]
@@ -292,7 +293,7 @@ def test_incremental_marts_follow_the_as_of_day(orch):
 
     pipeline.dbt(orch, "build", *later)
     con = duckdb.connect(str(orch.build_path), read_only=True)
-    for table in ("visit_frequency", "household_card", "return_risk", "exit_audit"):
+    for table in ("visit_frequency", "household_card", "return_risk", "exit_audit", "households_without_helper"):
         as_of = con.execute(f"select list(distinct as_of_date) from marts.{table}").fetchone()[0]
         assert as_of in ([date(2018, 3, 31)], []), (table, as_of)
     con.close()
