@@ -1,10 +1,10 @@
 -- "Not one less": every currently poor household with no twinning in force on the as-of day, with its
 -- last helper and when that help ended, if it ever had one.
 --
--- Incremental by household (macros/incremental_marts.sql): a run deletes and checks again the households whose
--- row or twinnings changed, whose twinning starts or ends by the new as-of day, or whose helper was renamed;
--- a household that found a helper leaves the list. The post-hook moves the others' days without a helper to
--- the new as-of day.
+-- Incremental by household (macros/incremental_marts.sql): a run deletes and checks again the households
+-- whose row or twinnings changed, whose twinning starts or ends by the new as-of day, or whose helper was
+-- renamed; a household that found a helper leaves the list. The post-hook moves the others' days without a
+-- helper to the new as-of day.
 {{
     config(
         materialized='incremental',
