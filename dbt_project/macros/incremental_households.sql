@@ -79,11 +79,13 @@
     {% set mark = run_query(
         "select coalesce(cast(max(dbt_built_at) as varchar), '-infinity') from " ~ this
     ).columns[0].values()[0] %}
-    {%- set query -%}
-        select rebuilt.household_id from {{ ref(upstream) }} as rebuilt
-        where rebuilt.dbt_built_at > cast('{{ mark }}' as timestamp)
-    {%- endset -%}
-    {{ return(query) }}
+    {{ return(households_rebuilt_after(upstream, mark)) }}
+{%- endmacro %}
+
+{#- A query of the household_id whose rows in the upstream model a build wrote after mark (a literal). -#}
+{% macro households_rebuilt_after(upstream, mark) -%}
+    select rebuilt.household_id from {{ ref(upstream) }} as rebuilt
+    where rebuilt.dbt_built_at > cast('{{ mark }}' as timestamp)
 {%- endmacro %}
 
 {#- A filter on the household column: the households of query `changed`, or every row when it is none. -#}

@@ -50,14 +50,12 @@
         select null::bigint as household_id where false
         {%- for name in refresh.get('upstream', []) %}
             union
-            select rebuilt.household_id from {{ ref(name) }} as rebuilt
-            where rebuilt.dbt_built_at > cast('{{ marks.built }}' as timestamp)
+            {{ households_rebuilt_after(name, marks.built) }}
         {%- endfor %}
-        {%- for name in refresh.get('loaded', []) %}
+        {%- if refresh.get('loaded') %}
             union
-            select loaded.household_id from {{ ref(name) }} as loaded
-            where loaded.extracted_at > cast('{{ marks.extracted }}' as timestamptz)
-        {%- endfor %}
+            {{ households_loaded_after(refresh.loaded, marks.extracted) }}
+        {%- endif %}
         {%- if marks.new_as_of > marks.as_of %}
             {%- for window in refresh.get('windows', []) %}
                 {%- for days in window.days %}

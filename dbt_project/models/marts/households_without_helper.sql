@@ -28,7 +28,6 @@
 
 {% set changed = households_to_refresh() %}
 
--- depends_on: {{ ref('stg_app__cadres') }}
 with
 
 households as (
@@ -94,7 +93,7 @@ final as (
         date_diff('day', last_helper.end_date, {{ as_of_date() }}) as days_without_helper,
         last_helper.cadre_id is null as never_helped,
         {{ as_of_date() }} as as_of_date,
-        {{ sources_extracted_at(['stg_app__twinnings']) }} as source_extracted_at,
+        {{ sources_extracted_at(['stg_app__twinnings', 'stg_app__cadres']) }} as source_extracted_at,
         {{ build_time() }} as dbt_built_at
     from households
     left join helped
